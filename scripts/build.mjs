@@ -1,0 +1,68 @@
+// Builds the extension (host bundle, webview bundle, ORT runtime files, probe model) and, with --tests,
+// the test bundles. `--watch` rebuilds the two product bundles on change.
+import * as esbuild from 'esbuild';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+const watch = args.has('--watch');
+const production = args.has('--production');
+const require = createRequire(import.meta.url);
+
+const common = { bundle: true, sourcemap: true, minify: production, logLevel: 'warning', absWorkingDir: root };
+
+const products = [
+  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
+  {
+    ...common,
+    entryPoints: ['webview/main.ts'],
+    outfile: 'dist/webview.js',
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    // ORT's build that loads its wasm glue and binary from ort.env.wasm.wasmPaths (our dist/ort) instead of inlining them.
+    conditions: ['onnxruntime-web-use-extern-wasm'],
+  },
+];
+
+function copyOrtFiles() {
+  const src = dirname(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm'));
+  mkdirSync(join(root, 'dist/ort'), { recursive: true });
+  for (const f of ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm']) {
+    copyFileSync(join(src, f), join(root, 'dist/ort', f));
+  }
+}
+
+async function writeProbeModel() {
+  const out = join(root, 'out/tools/probeModel.cjs');
+  await esbuild.build({ ...common, sourcemap: false, entryPoints: ['src/core/onnx/probeModel.ts'], outfile: out, platform: 'node', format: 'cjs' });
+  const { buildProbeModel } = require(out);
+  writeFileSync(join(root, 'dist/probe.onnx'), buildProbeModel());
+}
+
+function testEntries(dir) {
+  return readdirSync(join(root, dir)).filter((f) => f.endsWith('.test.ts')).map((f) => join(dir, f));
+}
+
+async function buildTests() {
+  await Promise.all([
+    esbuild.build({ ...common, entryPoints: testEntries('test/unit'), outdir: 'out/test/unit', outExtension: { '.js': '.cjs' }, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-web', 'onnxruntime-node'] }),
+    esbuild.build({ ...common, entryPoints: ['test/browser/page.ts'], outfile: 'out/test/browser/page.js', platform: 'browser', format: 'esm', target: 'es2022', conditions: ['onnxruntime-web-use-extern-wasm'] }),
+    esbuild.build({ ...common, entryPoints: ['test/e2e/suite/index.ts'], outfile: 'out/test/e2e/suite/index.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] }),
+  ]);
+}
+
+mkdirSync(join(root, 'dist'), { recursive: true });
+copyOrtFiles();
+await writeProbeModel();
+if (watch) {
+  for (const p of products) await (await esbuild.context(p)).watch();
+  console.log('[build] watching src/ and webview/ …');
+} else {
+  await Promise.all(products.map((p) => esbuild.build(p)));
+  if (args.has('--tests')) await buildTests();
+  console.log('[build] done');
+}

@@ -1,0 +1,165 @@
+/**
+ * The one message protocol between the extension host and the side-panel webview.
+ *
+ * Every message is `{ method, ...payload }`; requests also carry `id` and are answered by a message of the
+ * `<method>/done` family with the same id. Both sides validate what arrives with `parseToHost` /
+ * `parseToWebview` and drop (and log) anything that does not match: a malformed message must never throw
+ * into the UI.
+ */
+
+export type Backend = 'webgpu' | 'wasm';
+export type BackendPreference = 'auto' | Backend;
+
+export interface GpuAdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** Whether the adapter reports the `shader-f16` feature (SwiftShader does not). */
+  shaderF16: boolean;
+}
+
+export interface Capabilities {
+  /** `null` when no adapter was found; `webgpuUnavailableReason` then says why. */
+  adapter: GpuAdapterInfo | null;
+  webgpuUnavailableReason: string | null;
+  /** The ORT backend the webview will use for the next session. */
+  backend: Backend;
+  crossOriginIsolated: boolean;
+  userAgent: string;
+}
+
+export interface ProbeResult {
+  backend: Backend;
+  /** Sequence length of the probe input. */
+  tokens: number;
+  /** First row of the probe's attention output, for display. */
+  firstRow: number[];
+  /** max |ORT − JS reference| over the whole output. */
+  maxAbsError: number;
+  sessionMs: number;
+  runMs: number;
+}
+
+/** Host → webview. */
+export type ToWebview =
+  | { method: 'config/didChange'; backendPreference: BackendPreference }
+  | { method: 'probe/run'; id: number; backendPreference: BackendPreference; tokens: number };
+
+/** Webview → host. */
+export type ToHost =
+  | { method: 'webview/ready'; capabilities: Capabilities }
+  | { method: 'probe/run/done'; id: number; ok: true; result: ProbeResult }
+  | { method: 'probe/run/done'; id: number; ok: false; error: string }
+  | { method: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+export type ToHostMethod = ToHost['method'];
+export type ToWebviewMethod = ToWebview['method'];
+
+// ---------------------------------------------------------------------------------------------------------
+// Validation. Hand-written guards: the union is small, and a schema library would be the webview's
+// largest dependency after ORT. Each guard returns a reason, so the log names what was wrong.
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isInt = (v: unknown): v is number => Number.isInteger(v);
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+const isBackend = (v: unknown): v is Backend => v === 'webgpu' || v === 'wasm';
+const isPreference = (v: unknown): v is BackendPreference => v === 'auto' || isBackend(v);
+
+export type Parsed<T> = { ok: true; message: T } | { ok: false; method: string; reason: string };
+
+function fail<T>(raw: unknown, reason: string): Parsed<T> {
+  const method =
+    isObj(raw) && isStr(raw.method) ? raw.method : raw === null ? 'null' : typeof raw === 'object' ? '(no method)' : typeof raw;
+  return { ok: false, method, reason };
+}
+
+function checkAdapter(v: unknown): string | null {
+  if (v === null) return null;
+  if (!isObj(v)) return 'capabilities.adapter must be an object or null';
+  for (const k of ['vendor', 'architecture', 'device', 'description'] as const) {
+    if (!isStr(v[k])) return `capabilities.adapter.${k} must be a string`;
+  }
+  if (!isBool(v.shaderF16)) return 'capabilities.adapter.shaderF16 must be a boolean';
+  return null;
+}
+
+function checkCapabilities(v: unknown): string | null {
+  if (!isObj(v)) return 'capabilities must be an object';
+  const a = checkAdapter(v.adapter);
+  if (a) return a;
+  if (!(v.webgpuUnavailableReason === null || isStr(v.webgpuUnavailableReason))) {
+    return 'capabilities.webgpuUnavailableReason must be a string or null';
+  }
+  if (!isBackend(v.backend)) return 'capabilities.backend must be "webgpu" or "wasm"';
+  if (!isBool(v.crossOriginIsolated)) return 'capabilities.crossOriginIsolated must be a boolean';
+  if (!isStr(v.userAgent)) return 'capabilities.userAgent must be a string';
+  return null;
+}
+
+function checkProbeResult(v: unknown): string | null {
+  if (!isObj(v)) return 'result must be an object';
+  if (!isBackend(v.backend)) return 'result.backend must be "webgpu" or "wasm"';
+  if (!isInt(v.tokens)) return 'result.tokens must be an integer';
+  if (!Array.isArray(v.firstRow) || !v.firstRow.every(isNum)) return 'result.firstRow must be an array of numbers';
+  for (const k of ['maxAbsError', 'sessionMs', 'runMs'] as const) {
+    if (!isNum(v[k])) return `result.${k} must be a finite number`;
+  }
+  return null;
+}
+
+export function parseToHost(raw: unknown): Parsed<ToHost> {
+  if (!isObj(raw) || !isStr(raw.method)) return fail(raw, 'not an object with a string "method"');
+  switch (raw.method) {
+    case 'webview/ready': {
+      const r = checkCapabilities(raw.capabilities);
+      return r ? fail(raw, r) : { ok: true, message: raw as ToHost };
+    }
+    case 'probe/run/done': {
+      if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
+      if (raw.ok === true) {
+        const r = checkProbeResult(raw.result);
+        return r ? fail(raw, r) : { ok: true, message: raw as ToHost };
+      }
+      if (raw.ok === false) {
+        return isStr(raw.error) ? { ok: true, message: raw as ToHost } : fail(raw, 'error must be a string');
+      }
+      return fail(raw, 'ok must be a boolean');
+    }
+    case 'log': {
+      if (!(raw.level === 'info' || raw.level === 'warn' || raw.level === 'error')) {
+        return fail(raw, 'level must be info, warn or error');
+      }
+      return isStr(raw.message) ? { ok: true, message: raw as ToHost } : fail(raw, 'message must be a string');
+    }
+    default:
+      return fail(raw, 'unknown method');
+  }
+}
+
+export function parseToWebview(raw: unknown): Parsed<ToWebview> {
+  if (!isObj(raw) || !isStr(raw.method)) return fail(raw, 'not an object with a string "method"');
+  switch (raw.method) {
+    case 'config/didChange':
+      return isPreference(raw.backendPreference)
+        ? { ok: true, message: raw as ToWebview }
+        : fail(raw, 'backendPreference must be auto, webgpu or wasm');
+    case 'probe/run': {
+      if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
+      if (!isPreference(raw.backendPreference)) return fail(raw, 'backendPreference must be auto, webgpu or wasm');
+      if (!isInt(raw.tokens) || raw.tokens < 1 || raw.tokens > 4096) return fail(raw, 'tokens must be an integer in 1..4096');
+      return { ok: true, message: raw as ToWebview };
+    }
+    default:
+      return fail(raw, 'unknown method');
+  }
+}
+
+/** Picks the backend from the user's preference and whether an adapter exists. */
+export function chooseBackend(preference: BackendPreference, hasAdapter: boolean): Backend {
+  if (preference === 'wasm') return 'wasm';
+  return hasAdapter ? 'webgpu' : 'wasm';
+}

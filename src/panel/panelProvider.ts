@@ -1,0 +1,176 @@
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import { ORT_DIR, ORT_RUNTIME_FILES } from '../core/ortFiles';
+import { PROBE_FILE } from '../core/probe';
+import {
+  parseToHost,
+  type BackendPreference,
+  type Capabilities,
+  type ProbeResult,
+  type ToWebview,
+} from '../core/protocol';
+import { Deferred } from './deferred';
+import { panelHtml } from './html';
+
+
+/**
+ * The side panel. Holds only the view handle, the webview's reported capabilities and the requests waiting
+ * for an answer; the view can be destroyed at any time, and every wait has a timeout.
+ */
+export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+  static readonly viewType = 'attentionInspector.panel';
+
+  private view: vscode.WebviewView | undefined;
+  private ready = new Deferred<Capabilities>();
+  private capabilitiesValue: Capabilities | undefined;
+  private readonly pending = new Map<number, Deferred<ProbeResult>>();
+  private nextId = 1;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly onDidChangeCapabilitiesEmitter = new vscode.EventEmitter<Capabilities>();
+  readonly onDidChangeCapabilities = this.onDidChangeCapabilitiesEmitter.event;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(this.onDidChangeCapabilitiesEmitter);
+  }
+
+  get capabilities(): Capabilities | undefined {
+    return this.capabilitiesValue;
+  }
+
+  /** ORT files the build should have put in dist/ort but that are not there. */
+  missingRuntimeFiles(): string[] {
+    const files = [...ORT_RUNTIME_FILES.map((f) => `${ORT_DIR}/${f}`), `dist/${PROBE_FILE}`, 'dist/webview.js'];
+    return files.filter((f) => !fs.existsSync(vscode.Uri.joinPath(this.extensionUri, f).fsPath));
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    view.webview.options = { enableScripts: true, localResourceRoots: [dist, media] };
+    const uri = (...p: string[]) => view.webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...p)).toString();
+    const missing = this.missingRuntimeFiles();
+    if (missing.length) this.log.error(`files missing from the extension: ${missing.join(', ')}`);
+    view.webview.html = panelHtml({
+      cspSource: view.webview.cspSource,
+      scriptUri: uri('dist', 'webview.js'),
+      styleUri: uri('media', 'panel.css'),
+      ortBaseUri: uri(ORT_DIR) + '/',
+      probeUri: uri('dist', PROBE_FILE),
+      missingFiles: missing,
+    });
+    const subs: vscode.Disposable[] = [];
+    subs.push(view.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)));
+    subs.push(
+      view.onDidDispose(() => {
+        subs.forEach((d) => d.dispose());
+        if (this.view === view) this.view = undefined;
+        this.resetConnection('the Attention Inspector panel was closed');
+      }),
+    );
+  }
+
+  private resetConnection(reason: string): void {
+    for (const d of this.pending.values()) d.reject(new Error(`${reason} before it answered; run the command again.`));
+    this.pending.clear();
+    if (this.ready.settled) this.ready = new Deferred<Capabilities>();
+  }
+
+  private receive(raw: unknown): void {
+    const parsed = parseToHost(raw);
+    if (!parsed.ok) {
+      this.log.warn(`dropped an invalid message from the webview (method ${parsed.method}): ${parsed.reason}`);
+      return;
+    }
+    const msg = parsed.message;
+    switch (msg.method) {
+      case 'webview/ready':
+        // A second ready means the webview reloaded: whatever it was doing is lost.
+        if (this.ready.settled) this.resetConnection('the panel reloaded');
+        this.capabilitiesValue = msg.capabilities;
+        this.log.info(`webview ready: backend ${msg.capabilities.backend}; adapter ${describeAdapter(msg.capabilities)}`);
+        this.ready.resolve(msg.capabilities);
+        this.onDidChangeCapabilitiesEmitter.fire(msg.capabilities);
+        this.post({ method: 'config/didChange', backendPreference: backendPreference() });
+        break;
+      case 'probe/run/done': {
+        const waiting = this.pending.get(msg.id);
+        if (!waiting) {
+          this.log.warn(`answer for request ${msg.id}, which is no longer waited for (timed out or replaced)`);
+          return;
+        }
+        this.pending.delete(msg.id);
+        if (msg.ok) waiting.resolve(msg.result);
+        else waiting.reject(new Error(msg.error));
+        break;
+      }
+      case 'log':
+        this.log[msg.level](`[webview] ${msg.message}`);
+        break;
+    }
+  }
+
+  private post(msg: ToWebview): void {
+    void this.view?.webview.postMessage(msg);
+  }
+
+  notifyConfigChanged(): void {
+    if (this.ready.settled) this.post({ method: 'config/didChange', backendPreference: backendPreference() });
+  }
+
+  /** Shows the panel and waits for its webview to report ready. */
+  async whenReady(): Promise<Capabilities> {
+    const missing = this.missingRuntimeFiles();
+    if (missing.length) {
+      throw new Error(
+        `Attention Inspector is missing ${missing.join(', ')} from its installation. Reinstall the extension, or run "npm run build" in a development checkout.`,
+      );
+    }
+    if (!this.view) await vscode.commands.executeCommand(`${PanelProvider.viewType}.focus`);
+    const timeoutMs = timeoutSeconds() * 1000;
+    const timer = new Deferred<never>(
+      timeoutMs,
+      `The Attention Inspector panel did not start within ${timeoutSeconds()} s. Open the panel (Attention Inspector: Show Panel) and run the command again; see the "Attention Inspector" output for details.`,
+    );
+    return Promise.race([this.ready.promise, timer.promise]).finally(() => timer.resolve(undefined as never));
+  }
+
+  /** Runs the probe model in the webview and returns what it measured. */
+  async runProbe(tokens = 16): Promise<ProbeResult> {
+    await this.whenReady();
+    const id = this.nextId++;
+    const seconds = timeoutSeconds();
+    const waiting = new Deferred<ProbeResult>(
+      seconds * 1000,
+      `The panel did not answer the runtime check within ${seconds} s (setting attentionInspector.webviewTimeoutSeconds). It may have been reloaded or closed; run the command again.`,
+    );
+    this.pending.set(id, waiting);
+    waiting.promise.catch(() => this.pending.delete(id));
+    this.post({ method: 'probe/run', id, backendPreference: backendPreference(), tokens });
+    return waiting.promise;
+  }
+
+  dispose(): void {
+    this.resetConnection('Attention Inspector was deactivated');
+    this.disposables.forEach((d) => d.dispose());
+  }
+}
+
+export function describeAdapter(c: Capabilities): string {
+  if (!c.adapter) return `none (${c.webgpuUnavailableReason ?? 'unknown reason'})`;
+  const a = c.adapter;
+  return [a.vendor || 'unknown vendor', a.architecture, a.description].filter(Boolean).join(' / ');
+}
+
+function backendPreference(): BackendPreference {
+  const v = vscode.workspace.getConfiguration('attentionInspector').get<string>('backend', 'auto');
+  return v === 'webgpu' || v === 'wasm' ? v : 'auto';
+}
+
+function timeoutSeconds(): number {
+  const v = vscode.workspace.getConfiguration('attentionInspector').get<number>('webviewTimeoutSeconds', 60);
+  return Number.isFinite(v) && v > 0 ? v : 60;
+}

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const root = process.cwd();
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const sources = ['src/extension.ts', 'src/panel/panelProvider.ts'].map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
+
+test('engines.vscode is no newer than the VS Code the tests run (1.100, code-server 4.100.3)', () => {
+  const m = /^\^?(\d+)\.(\d+)\./.exec(pkg.engines.vscode);
+  assert.ok(m, pkg.engines.vscode);
+  assert.ok(Number(m[1]) === 1 && Number(m[2]) <= 100);
+  assert.equal(pkg.main, './dist/extension.js');
+});
+
+test('every contributed command is registered in code and carries the category', () => {
+  for (const c of pkg.contributes.commands) {
+    assert.equal(c.category, 'Attention Inspector', c.command);
+    assert.ok(sources.includes(`'${c.command}'`), `${c.command} is registered`);
+  }
+});
+
+test('every setting has a description and a default', () => {
+  for (const [k, v] of Object.entries<Record<string, unknown>>(pkg.contributes.configuration.properties)) {
+    assert.ok(k.startsWith('attentionInspector.'), k);
+    assert.ok(typeof (v.description ?? v.markdownDescription) === 'string', `${k} has a description`);
+    assert.ok('default' in v, `${k} has a default`);
+  }
+});
+
+test('the webview view is contributed under our activity-bar container', () => {
+  const views = pkg.contributes.views.attentionInspector;
+  assert.equal(views[0].type, 'webview');
+  assert.equal(views[0].id, 'attentionInspector.panel');
+  assert.equal(pkg.contributes.viewsContainers.activitybar[0].id, 'attentionInspector');
+});
+
+test('the packaged .vsix holds what runs and nothing else (.vscodeignore)', () => {
+  const out = execFileSync(process.execPath, [join(root, 'node_modules/@vscode/vsce/vsce'), 'ls', '--no-dependencies'], { cwd: root, encoding: 'utf8' });
+  const files = out.split('\n').map((l) => l.trim()).filter(Boolean);
+  for (const need of ['package.json', 'README.md', 'LICENSE', 'dist/extension.js', 'dist/webview.js', 'dist/probe.onnx', 'dist/ort/ort-wasm-simd-threaded.asyncify.wasm', 'dist/ort/ort-wasm-simd-threaded.asyncify.mjs', 'media/panel.css', 'media/icon.svg']) {
+    assert.ok(files.includes(need), `${need} is packaged`);
+  }
+  for (const f of files) {
+    assert.ok(!/^(src|webview|test|scripts|training|bench|node_modules|out|\.tools|\.ci)\//.test(f), `${f} should not be packaged`);
+    assert.ok(!f.endsWith('.map') && !f.endsWith('.ts'), `${f} should not be packaged`);
+  }
+});

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { chooseBackend, parseToHost, parseToWebview, type Capabilities } from '../../src/core/protocol';
+
+const caps: Capabilities = {
+  adapter: { vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader', shaderF16: false },
+  webgpuUnavailableReason: null,
+  backend: 'webgpu',
+  crossOriginIsolated: false,
+  userAgent: 'x',
+};
+
+test('a valid ready message is accepted as is', () => {
+  const r = parseToHost({ method: 'webview/ready', capabilities: caps });
+  assert.equal(r.ok, true);
+  assert.deepEqual(r.ok && r.message, { method: 'webview/ready', capabilities: caps });
+});
+
+test('ready with no adapter must say why as a string or null', () => {
+  assert.equal(parseToHost({ method: 'webview/ready', capabilities: { ...caps, adapter: null, webgpuUnavailableReason: 'none' } }).ok, true);
+  const bad = parseToHost({ method: 'webview/ready', capabilities: { ...caps, webgpuUnavailableReason: 3 } });
+  assert.deepEqual(bad, { ok: false, method: 'webview/ready', reason: 'capabilities.webgpuUnavailableReason must be a string or null' });
+});
+
+test('invalid messages are rejected with the method and a reason that names the field', () => {
+  assert.deepEqual(parseToHost(null), { ok: false, method: 'null', reason: 'not an object with a string "method"' });
+  assert.deepEqual(parseToHost('hello'), { ok: false, method: 'string', reason: 'not an object with a string "method"' });
+  assert.deepEqual(parseToHost({ id: 3 }), { ok: false, method: '(no method)', reason: 'not an object with a string "method"' });
+  assert.deepEqual(parseToHost({ method: 'nope' }), { ok: false, method: 'nope', reason: 'unknown method' });
+  const r = parseToHost({ method: 'webview/ready', capabilities: { ...caps, backend: 'cuda' } });
+  assert.equal(r.ok, false);
+  assert.match(!r.ok ? r.reason : '', /capabilities\.backend/);
+  const p = parseToHost({ method: 'probe/run/done', id: 1, ok: true, result: { backend: 'wasm', tokens: 3, firstRow: [0.1, NaN], maxAbsError: 0, sessionMs: 1, runMs: 1 } });
+  assert.equal(p.ok, false);
+  assert.match(!p.ok ? p.reason : '', /firstRow/);
+});
+
+test('probe answers: success needs a result, failure needs an error string', () => {
+  const result = { backend: 'wasm', tokens: 3, firstRow: [0.5, 0.5], maxAbsError: 1e-7, sessionMs: 2, runMs: 1 };
+  assert.equal(parseToHost({ method: 'probe/run/done', id: 4, ok: true, result }).ok, true);
+  assert.equal(parseToHost({ method: 'probe/run/done', id: 4, ok: false, error: 'boom' }).ok, true);
+  assert.equal(parseToHost({ method: 'probe/run/done', id: 4, ok: false }).ok, false);
+  assert.equal(parseToHost({ method: 'probe/run/done', id: 1.5, ok: false, error: 'x' }).ok, false);
+  assert.equal(parseToHost({ method: 'probe/run/done', id: 4, ok: 'yes', error: 'x' }).ok, false);
+});
+
+test('log messages need a known level', () => {
+  assert.equal(parseToHost({ method: 'log', level: 'warn', message: 'x' }).ok, true);
+  assert.equal(parseToHost({ method: 'log', level: 'debug', message: 'x' }).ok, false);
+});
+
+test('host → webview messages are validated too', () => {
+  assert.equal(parseToWebview({ method: 'probe/run', id: 1, backendPreference: 'auto', tokens: 16 }).ok, true);
+  assert.equal(parseToWebview({ method: 'probe/run', id: 1, backendPreference: 'auto', tokens: 0 }).ok, false);
+  assert.equal(parseToWebview({ method: 'probe/run', id: 1, backendPreference: 'gpu', tokens: 4 }).ok, false);
+  assert.equal(parseToWebview({ method: 'config/didChange', backendPreference: 'wasm' }).ok, true);
+  assert.equal(parseToWebview({ method: 'webview/ready' }).ok, false);
+});
+
+test('backend choice: wasm when asked or when there is no adapter', () => {
+  assert.equal(chooseBackend('auto', true), 'webgpu');
+  assert.equal(chooseBackend('auto', false), 'wasm');
+  assert.equal(chooseBackend('webgpu', false), 'wasm');
+  assert.equal(chooseBackend('wasm', true), 'wasm');
+});

@@ -1,0 +1,38 @@
+import { chooseBackend, type BackendPreference, type Capabilities, type GpuAdapterInfo } from '../src/core/protocol';
+
+/** Asks the browser for a WebGPU adapter and says, in words a user can act on, why there is none. */
+export async function detectCapabilities(preference: BackendPreference): Promise<Capabilities> {
+  let adapter: GpuAdapterInfo | null = null;
+  let reason: string | null = null;
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) {
+    reason = isSecureContext
+      ? 'this VS Code build exposes no WebGPU (navigator.gpu is missing); start it with --enable-unsafe-webgpu or use a build with WebGPU'
+      : 'the webview is not a secure context (open VS Code on localhost or https)';
+  } else {
+    try {
+      const a = await gpu.requestAdapter();
+      if (!a) {
+        reason = 'requestAdapter() returned no adapter: no usable GPU, or WebGPU is blocklisted for this GPU/driver';
+      } else {
+        const info = a.info;
+        adapter = {
+          vendor: info?.vendor ?? '',
+          architecture: info?.architecture ?? '',
+          device: info?.device ?? '',
+          description: info?.description ?? '',
+          shaderF16: a.features.has('shader-f16'),
+        };
+      }
+    } catch (e) {
+      reason = `requestAdapter() failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  return {
+    adapter,
+    webgpuUnavailableReason: reason,
+    backend: chooseBackend(preference, adapter !== null),
+    crossOriginIsolated: typeof crossOriginIsolated === 'boolean' ? crossOriginIsolated : false,
+    userAgent: navigator.userAgent,
+  };
+}

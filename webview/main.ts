@@ -1,0 +1,100 @@
+import { parseToWebview, type BackendPreference, type ToHost, type ToWebview } from '../src/core/protocol';
+import { detectCapabilities } from './capabilities';
+import { configureOrt } from './engine/ortRuntime';
+import { runProbe } from './engine/probe';
+import { renderRuntimeView, type RuntimeViewState } from './views/runtimeView';
+import { vscodeApi } from './vscodeApi';
+
+const vscode = vscodeApi<{ probe?: RuntimeViewState['probe'] }>();
+const root = document.getElementById('app') as HTMLElement;
+const body = document.body.dataset;
+const ortBase = body.ortBase ?? '';
+const probeUrl = body.probe ?? '';
+const missingFiles = safeJsonArray(body.missing);
+
+const state: RuntimeViewState = { running: false, missingFiles, probe: vscode.getState()?.probe };
+let preference: BackendPreference = 'auto';
+let latestProbe = 0;
+
+function send(msg: ToHost): void {
+  vscode.postMessage(msg);
+}
+function render(): void {
+  renderRuntimeView(root, state);
+}
+function log(level: 'info' | 'warn' | 'error', message: string): void {
+  send({ method: 'log', level, message });
+}
+
+function safeJsonArray(s: string | undefined): string[] {
+  try {
+    const v: unknown = JSON.parse(s ?? '[]');
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+async function handle(msg: ToWebview): Promise<void> {
+  switch (msg.method) {
+    case 'config/didChange':
+      if (msg.backendPreference !== preference) {
+        preference = msg.backendPreference;
+        state.capabilities = await detectCapabilities(preference);
+        render();
+      }
+      return;
+    case 'probe/run': {
+      const mine = ++latestProbe;
+      state.running = true;
+      state.error = undefined;
+      render();
+      try {
+        if (missingFiles.length) throw new Error(`files missing from the extension: ${missingFiles.join(', ')}`);
+        const caps = await detectCapabilities(msg.backendPreference);
+        await configureOrt(ortBase);
+        const resp = await fetch(probeUrl);
+        if (!resp.ok) throw new Error(`the probe model could not be loaded from the extension (HTTP ${resp.status})`);
+        const model = new Uint8Array(await resp.arrayBuffer());
+        const result = await runProbe(model, caps.backend, msg.tokens);
+        if (caps.backend === 'webgpu' && result.backend === 'wasm') {
+          log('warn', 'a WebGPU adapter exists but ONNX Runtime fell back to wasm');
+        }
+        state.capabilities = { ...caps, backend: result.backend };
+        if (mine === latestProbe) {
+          state.probe = result;
+          vscode.setState({ probe: result });
+        }
+        send({ method: 'probe/run/done', id: msg.id, ok: true, result });
+      } catch (e) {
+        const error = e instanceof Error ? e.message : String(e);
+        if (mine === latestProbe) state.error = error;
+        send({ method: 'probe/run/done', id: msg.id, ok: false, error });
+      } finally {
+        if (mine === latestProbe) state.running = false;
+        render();
+      }
+      return;
+    }
+  }
+}
+
+window.addEventListener('message', (event: MessageEvent) => {
+  const parsed = parseToWebview(event.data);
+  if (!parsed.ok) {
+    console.warn(`[attention-inspector] dropped message (method ${parsed.method}): ${parsed.reason}`);
+    log('warn', `webview dropped an invalid message (method ${parsed.method}): ${parsed.reason}`);
+    return;
+  }
+  handle(parsed.message).catch((e) => log('error', `handling ${parsed.message.method} failed: ${String(e)}`));
+});
+
+window.addEventListener('unhandledrejection', (e) => log('error', `unhandled rejection in the panel: ${String(e.reason)}`));
+
+async function start(): Promise<void> {
+  render();
+  state.capabilities = await detectCapabilities(preference);
+  render();
+  send({ method: 'webview/ready', capabilities: state.capabilities });
+}
+void start();
