@@ -15,6 +15,13 @@ const missingFiles = safeJsonArray(body.missing);
 const state: RuntimeViewState = { running: false, missingFiles, probe: vscode.getState()?.probe };
 let preference: BackendPreference = 'auto';
 let latestProbe = 0;
+/** ORT cannot create two WebGPU sessions at once: requests that run models go through this chain, one at a time. */
+let modelWork: Promise<unknown> = Promise.resolve();
+function serial<T>(job: () => Promise<T>): Promise<T> {
+  const next = modelWork.then(job, job);
+  modelWork = next.catch(() => undefined);
+  return next;
+}
 
 function send(msg: ToHost): void {
   vscode.postMessage(msg);
@@ -52,11 +59,12 @@ async function handle(msg: ToWebview): Promise<void> {
       try {
         if (missingFiles.length) throw new Error(`files missing from the extension: ${missingFiles.join(', ')}`);
         const caps = await detectCapabilities(msg.backendPreference);
+        log('info', `probe ${msg.id}: ${msg.tokens} tokens on ${caps.backend}`);
         await configureOrt(ortBase);
         const resp = await fetch(probeUrl);
         if (!resp.ok) throw new Error(`the probe model could not be loaded from the extension (HTTP ${resp.status})`);
         const model = new Uint8Array(await resp.arrayBuffer());
-        const result = await runProbe(model, caps.backend, msg.tokens);
+        const result = await serial(() => runProbe(model, caps.backend, msg.tokens));
         if (caps.backend === 'webgpu' && result.backend === 'wasm') {
           log('warn', 'a WebGPU adapter exists but ONNX Runtime fell back to wasm');
         }

@@ -1,1 +1,27 @@
-export {}
+/**
+ * Entry point that VS Code's extension host loads through `extensionTestsPath` (code-server here,
+ * @vscode/test-electron on a desktop). Runs the mocha suites in the real extension host, prints one line per
+ * test and `extension-host: N passed, N failed`, and writes the results to $ATTN_E2E_RESULTS when set.
+ */
+import { writeFileSync } from 'node:fs';
+import Mocha from 'mocha';
+
+interface Outcome { title: string; ok: boolean; error?: string; ms: number }
+
+export async function run(): Promise<void> {
+  const mocha = new Mocha({ ui: 'tdd', timeout: 120_000, color: false, reporter: function Silent() {} as unknown as string });
+  mocha.suite.emit('pre-require', globalThis, 'extension.test', mocha);
+  await import('./extension.test');
+  const outcomes: Outcome[] = [];
+  const failures = await new Promise<number>((resolve) => {
+    const runner = mocha.run(resolve);
+    runner.on('pass', (t) => outcomes.push({ title: t.fullTitle(), ok: true, ms: t.duration ?? 0 }));
+    runner.on('fail', (t, err: Error) => outcomes.push({ title: t.fullTitle(), ok: false, error: err.stack ?? String(err), ms: t.duration ?? 0 }));
+  });
+  const passed = outcomes.filter((o) => o.ok).length;
+  const lines = outcomes.map((o) => `  ${o.ok ? 'ok  ' : 'FAIL'} ${o.title} (${Math.round(o.ms)} ms)${o.ok ? '' : '\n       ' + (o.error ?? '').split('\n').slice(0, 6).join('\n       ')}`);
+  lines.push(`extension-host: ${passed} passed, ${outcomes.length - passed} failed`);
+  console.log(lines.join('\n'));
+  if (process.env.ATTN_E2E_RESULTS) writeFileSync(process.env.ATTN_E2E_RESULTS, JSON.stringify({ outcomes, lines }, null, 2));
+  if (failures > 0) throw new Error(`${failures} extension-host test(s) failed`);
+}

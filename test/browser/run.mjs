@@ -1,0 +1,54 @@
+// Browser tests: serves the repository on 127.0.0.1 (a secure context, as WebGPU needs), opens the test page
+// in headless Chromium with and without WebGPU, and prints `browser: N passed, N failed`.
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname, extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchChromium } from './chromium.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.html': 'text/html', '.map': 'application/json' };
+const page = '<!DOCTYPE html><meta charset="utf-8"><title>browser tests</title><script type="module" src="/out/test/browser/page.js"></script>';
+
+const server = createServer((req, res) => {
+  const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+  if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(page);
+  const file = normalize(join(root, path));
+  if (!file.startsWith(root) || !/^\/(dist|out)\//.test(path) || !existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
+  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+  if (req.method === 'HEAD') return res.end();
+  createReadStream(file).pipe(res);
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const url = `http://127.0.0.1:${server.address().port}/`;
+
+let passed = 0;
+let failed = 0;
+for (const mode of ['webgpu', 'nogpu']) {
+  const context = await launchChromium({ webgpu: mode === 'webgpu' });
+  try {
+    const p = context.pages()[0] ?? (await context.newPage());
+    const consoleErrors = [];
+    p.on('pageerror', (e) => consoleErrors.push(String(e)));
+    await p.goto(url);
+    await p.waitForFunction(() => typeof window.runTests === 'function', null, { timeout: 30000 });
+    const results = await p.evaluate((m) => window.runTests(m), mode);
+    for (const r of results) {
+      if (r.ok) passed++;
+      else failed++;
+      console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.name} (${Math.round(r.ms)} ms)${r.ok ? '' : '\n       ' + r.error.split('\n').slice(0, 5).join('\n       ')}`);
+    }
+    if (consoleErrors.length) {
+      failed++;
+      console.log(`  FAIL [${mode}] page errors: ${consoleErrors.join('; ')}`);
+    }
+  } catch (e) {
+    failed++;
+    console.log(`  FAIL [${mode}] could not run the page: ${e.message}`);
+  } finally {
+    await context.close();
+  }
+}
+server.close();
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,67 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { AttentionInspectorApi } from '../../../src/extension';
+
+const EXT_ID = 'attention-inspector.attention-inspector';
+const config = () => vscode.workspace.getConfiguration('attentionInspector');
+
+async function api(): Promise<AttentionInspectorApi> {
+  const ext = vscode.extensions.getExtension<AttentionInspectorApi>(EXT_ID);
+  assert.ok(ext, `${EXT_ID} is installed`);
+  return ext.isActive ? ext.exports : ext.activate();
+}
+
+suite('Attention Inspector in the extension host', () => {
+  teardown(async () => {
+    await config().update('backend', undefined, vscode.ConfigurationTarget.Global);
+    await config().update('webviewTimeoutSeconds', undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  test('every contributed command is registered', async () => {
+    await api();
+    const ext = vscode.extensions.getExtension(EXT_ID)!;
+    const contributed: { command: string }[] = ext.packageJSON.contributes.commands;
+    const all = new Set(await vscode.commands.getCommands(true));
+    for (const c of contributed) assert.ok(all.has(c.command), `${c.command} registered`);
+    assert.ok(contributed.length >= 3);
+  });
+
+  test('the panel starts and reports a WebGPU adapter and backend', async () => {
+    const caps = await (await api()).whenReady();
+    assert.ok(caps.adapter, `adapter expected; reason: ${caps.webgpuUnavailableReason}`);
+    assert.equal(caps.backend, 'webgpu');
+  });
+
+  test('the probe runs in the webview on WebGPU and matches the reference', async () => {
+    const r = await (await api()).runProbe(32);
+    assert.equal(r.backend, 'webgpu');
+    assert.equal(r.tokens, 32);
+    assert.ok(r.maxAbsError < 1e-5, `max error ${r.maxAbsError}`);
+    assert.equal(r.firstRow.length, 8);
+  });
+
+  test('Check Runtime (the palette command) returns the probe result', async () => {
+    const r = await vscode.commands.executeCommand<{ backend: string; maxAbsError: number } | undefined>('attentionInspector.checkRuntime');
+    assert.ok(r, 'a result');
+    assert.ok(r.maxAbsError < 1e-5);
+  });
+
+  test('the backend setting "wasm" moves the probe to WebAssembly', async () => {
+    await config().update('backend', 'wasm', vscode.ConfigurationTarget.Global);
+    const r = await (await api()).runProbe(16);
+    assert.equal(r.backend, 'wasm');
+    assert.ok(r.maxAbsError < 1e-5);
+  });
+
+  test('a webview reload while the host waits ends in a clear error, and the next request works', async () => {
+    const a = await api();
+    await a.whenReady();
+    await config().update('webviewTimeoutSeconds', 20, vscode.ConfigurationTarget.Global);
+    // A long probe on the software adapter keeps the webview busy while we reload it.
+    const pending = a.runProbe(1500);
+    await vscode.commands.executeCommand('workbench.action.webview.reloadWebviewAction');
+    await assert.rejects(pending, (e: Error) => /reloaded|did not answer|closed/.test(e.message) && /run the command again/.test(e.message));
+    const r = await a.runProbe(8);
+    assert.ok(r.maxAbsError < 1e-5, 'recovered');
+  });
+});
