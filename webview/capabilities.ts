@@ -13,7 +13,8 @@ export async function detectCapabilities(preference: BackendPreference): Promise
     try {
       const a = await gpu.requestAdapter();
       if (!a) {
-        reason = 'requestAdapter() returned no adapter: no usable GPU, or WebGPU is blocklisted for this GPU/driver';
+        reason =
+          'requestAdapter() returned no adapter: no usable GPU, WebGPU blocklisted for this GPU/driver, or (on Linux) VS Code started without --enable-unsafe-webgpu';
       } else {
         const info = a.info;
         adapter = {

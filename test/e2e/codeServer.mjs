@@ -39,6 +39,8 @@ export function freshProfile({ theme = 'Default Dark Modern', settings = {} } = 
       'extensions.autoUpdate': false,
       'update.mode': 'none',
       'window.restoreWindows': 'none',
+      'git.openRepositoryInParentFolders': 'never',
+      'git.enabled': false,
       ...settings,
     }),
   );
