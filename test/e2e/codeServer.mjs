@@ -109,12 +109,13 @@ export async function startCodeServer({ profile, env = {}, port } = {}) {
 }
 
 /** The workbench URL for a folder, with an extension under development and, optionally, a test module. */
-export function workbenchUrl(base, { folder, extensionDevelopmentPath, extensionTestsPath } = {}) {
+export function workbenchUrl(base, { folder, extensionDevelopmentPath, extensionTestsPath, openFile } = {}) {
   // The extension host runs on the server, so the payload's paths are vscode-remote URIs on its authority.
   const remote = (path) => `vscode-remote://${new URL(base).host}${path}`;
   const payload = [];
   if (extensionDevelopmentPath) payload.push(['extensionDevelopmentPath', remote(extensionDevelopmentPath)]);
   if (extensionTestsPath) payload.push(['extensionTestsPath', remote(extensionTestsPath)]);
+  if (openFile) payload.push(['openFile', remote(openFile)]);
   const q = new URLSearchParams();
   if (folder) q.set('folder', folder);
   if (payload.length) q.set('payload', JSON.stringify(payload));

@@ -43,7 +43,7 @@ async function withTimeout(promise, ms, what) {
 // ---------------------------------------------------------------------------------------------------------
 const results = join(ROOT, 'test-results/extension-host.json');
 rmSync(results, { force: true });
-const dev = await startCodeServer({ env: { ATTN_E2E_RESULTS: results } });
+const dev = await startCodeServer({ env: { ATTN_E2E_RESULTS: results, ATTN_EXPECT_WEBGPU: '1' } });
 try {
   // 1. The extension-host suite.
   {

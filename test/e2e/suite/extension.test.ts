@@ -26,15 +26,26 @@ suite('Attention Inspector in the extension host', () => {
     assert.ok(contributed.length >= 3);
   });
 
-  test('the panel starts and reports a WebGPU adapter and backend', async () => {
+  // The code-server run sets ATTN_EXPECT_WEBGPU=1 (its Chromium has the software adapter); on a desktop VS Code
+  // without a GPU the panel must instead say why and use wasm.
+  const expectWebGpu = process.env.ATTN_EXPECT_WEBGPU === '1';
+
+  test('the panel starts and reports its adapter (or why there is none) and a matching backend', async () => {
     const caps = await (await api()).whenReady();
-    assert.ok(caps.adapter, `adapter expected; reason: ${caps.webgpuUnavailableReason}`);
-    assert.equal(caps.backend, 'webgpu');
+    if (expectWebGpu) assert.ok(caps.adapter, `adapter expected; reason: ${caps.webgpuUnavailableReason}`);
+    if (caps.adapter) {
+      assert.equal(caps.backend, 'webgpu');
+      assert.equal(caps.webgpuUnavailableReason, null);
+    } else {
+      assert.equal(caps.backend, 'wasm');
+      assert.ok((caps.webgpuUnavailableReason ?? '').length > 10);
+    }
   });
 
-  test('the probe runs in the webview on WebGPU and matches the reference', async () => {
-    const r = await (await api()).runProbe(32);
-    assert.equal(r.backend, 'webgpu');
+  test('the probe runs in the webview on the reported backend and matches the reference', async () => {
+    const a = await api();
+    const r = await a.runProbe(32);
+    assert.equal(r.backend, expectWebGpu ? 'webgpu' : a.capabilities()?.backend);
     assert.equal(r.tokens, 32);
     assert.ok(r.maxAbsError < 1e-5, `max error ${r.maxAbsError}`);
     assert.equal(r.firstRow.length, 8);
