@@ -26,13 +26,20 @@ let passed = 0;
 let failed = 0;
 for (const mode of ['webgpu', 'nogpu']) {
   const context = await launchChromium({ webgpu: mode === 'webgpu' });
+  const consoleErrors = [];
+  const diagnostics = [];
   try {
     const p = context.pages()[0] ?? (await context.newPage());
-    const consoleErrors = [];
     p.on('pageerror', (e) => consoleErrors.push(String(e)));
+    p.on('console', (m) => m.type() === 'error' && diagnostics.push(`console: ${m.text()}`));
+    p.on("requestfinished", async (r) => { const resp = await r.response(); if (resp && resp.status() >= 400) diagnostics.push(`HTTP ${resp.status()} ${r.url()}`); });
+    p.on('requestfailed', (r) => diagnostics.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
     await p.goto(url);
-    await p.waitForFunction(() => typeof window.runTests === 'function', null, { timeout: 30000 });
+    await p.waitForFunction(() => typeof window.runTests === 'function', null, { timeout: 30000 }).catch(() => {
+      throw new Error('the test page did not define window.runTests (did out/test/browser/page.js build and load?)');
+    });
     const results = await p.evaluate((m) => window.runTests(m), mode);
+    if (results.length === 0) throw new Error(`the page ran no tests in mode ${mode}`);
     for (const r of results) {
       if (r.ok) passed++;
       else failed++;
@@ -44,7 +51,8 @@ for (const mode of ['webgpu', 'nogpu']) {
     }
   } catch (e) {
     failed++;
-    console.log(`  FAIL [${mode}] could not run the page: ${e.message}`);
+    console.log(`  FAIL [${mode}] could not run the page: ${e.message.split('\n')[0]}`);
+    for (const d of [...consoleErrors, ...diagnostics]) console.log(`       ${d}`);
   } finally {
     await context.close();
   }
