@@ -36,11 +36,14 @@ function copyOrtFiles() {
   }
 }
 
-async function writeProbeModel() {
-  const out = join(root, 'out/tools/probeModel.cjs');
-  await esbuild.build({ ...common, sourcemap: false, entryPoints: ['src/core/onnx/probeModel.ts'], outfile: out, platform: 'node', format: 'cjs' });
-  const { buildProbeModel } = require(out);
+/** Writes the generated artefacts: the probe model, and the manifest's JSON schema (from the zod schema). */
+async function writeGenerated() {
+  const out = join(root, 'out/tools/buildTools.cjs');
+  await esbuild.build({ ...common, sourcemap: false, entryPoints: ['scripts/buildTools.ts'], outfile: out, platform: 'node', format: 'cjs' });
+  const { buildProbeModel, manifestJsonSchema } = require(out);
   writeFileSync(join(root, 'dist/probe.onnx'), buildProbeModel());
+  mkdirSync(join(root, 'media/models'), { recursive: true });
+  writeFileSync(join(root, 'media/models/manifest.schema.json'), JSON.stringify(manifestJsonSchema(), null, 2) + '\n');
 }
 
 function testEntries(dir) {
@@ -57,7 +60,7 @@ async function buildTests() {
 
 mkdirSync(join(root, 'dist'), { recursive: true });
 copyOrtFiles();
-await writeProbeModel();
+await writeGenerated();
 if (watch) {
   for (const p of products) await (await esbuild.context(p)).watch();
   console.log('[build] watching src/ and webview/ …');

@@ -1,0 +1,103 @@
+/**
+ * The attention maths' CPU reference (DESIGN.md §2), recomputed from the Q/K a model package outputs.
+ * Everything reads tensors through the manifest's layout, so a graph with another axis order works unchanged.
+ */
+import type { Manifest } from './manifest';
+
+export type Axis = Manifest['outputs']['q']['layout'][number];
+
+/** A Float32Array with named axes; `at(index)` reads one element by axis name. */
+export class Tensor {
+  private readonly strides: Map<Axis, number>;
+  readonly size: Map<Axis, number>;
+
+  constructor(readonly data: Float32Array, readonly dims: readonly number[], readonly layout: readonly Axis[]) {
+    if (dims.length !== layout.length) throw new Error(`tensor has ${dims.length} dims but its layout names ${layout.length} axes (${layout.join(', ')})`);
+    const expected = dims.reduce((a, b) => a * b, 1);
+    if (data.length !== expected) throw new Error(`tensor has ${data.length} values, dims ${dims.join('×')} need ${expected}`);
+    this.strides = new Map();
+    this.size = new Map();
+    let s = 1;
+    for (let i = dims.length - 1; i >= 0; i--) {
+      this.strides.set(layout[i], s);
+      this.size.set(layout[i], dims[i]);
+      s *= dims[i];
+    }
+  }
+
+  offset(index: Partial<Record<Axis, number>>): number {
+    let o = 0;
+    for (const [axis, i] of Object.entries(index) as [Axis, number][]) {
+      const st = this.strides.get(axis);
+      if (st === undefined) throw new Error(`tensor has no axis "${axis}"`);
+      o += i * st;
+    }
+    return o;
+  }
+
+  dim(axis: Axis): number {
+    const n = this.size.get(axis);
+    if (n === undefined) throw new Error(`tensor has no axis "${axis}"`);
+    return n;
+  }
+
+  stride(axis: Axis): number {
+    return this.strides.get(axis) ?? 0;
+  }
+}
+
+/**
+ * One causal softmax row: softmax(scale · q_query · k_j) over j ≤ query, exactly 0 for j > query.
+ * Accumulates in float64 and subtracts the row max, like the WGSL kernels.
+ */
+export function softmaxRow(q: Tensor, k: Tensor, qkHead: number, query: number, scale: number): Float32Array {
+  const T = k.dim('token');
+  const d = k.dim('dim');
+  const out = new Float32Array(T);
+  const logits = new Float64Array(query + 1);
+  const qo = q.offset({ qkHead, token: query });
+  const qs = q.stride('dim');
+  const ks = k.stride('dim');
+  let max = -Infinity;
+  for (let j = 0; j <= query; j++) {
+    const ko = k.offset({ qkHead, token: j });
+    let s = 0;
+    for (let p = 0; p < d; p++) s += q.data[qo + p * qs] * k.data[ko + p * ks];
+    logits[j] = s * scale;
+    if (logits[j] > max) max = logits[j];
+  }
+  let sum = 0;
+  for (let j = 0; j <= query; j++) sum += (logits[j] = Math.exp(logits[j] - max));
+  for (let j = 0; j <= query; j++) out[j] = logits[j] / sum;
+  return out;
+}
+
+/** Which Q/K sub-heads make A1 and A2 of head `head` under a pairing convention. */
+export function subHeads(pairing: Manifest['pairing'], head: number, heads: number): [number, number] {
+  switch (pairing) {
+    case 'interleaved':
+      return [2 * head, 2 * head + 1];
+    case 'halves':
+      return [head, head + heads];
+    case 'adjacent-query':
+      return [2 * head, 2 * head + 1];
+    case 'none':
+      throw new Error('a softmax model has no A1/A2 pairs');
+  }
+}
+
+export interface DiffRow {
+  a1: Float32Array;
+  a2: Float32Array;
+  /** A1 − λ·A2: sums to 1 − λ; entries can be negative. */
+  diff: Float32Array;
+}
+
+export function diffRow(q: Tensor, k: Tensor, m: Pick<Manifest, 'pairing' | 'heads' | 'scale'>, head: number, query: number, lambda: number): DiffRow {
+  const [s1, s2] = subHeads(m.pairing, head, m.heads);
+  const a1 = softmaxRow(q, k, s1, query, m.scale);
+  const a2 = softmaxRow(q, k, s2, query, m.scale);
+  const diff = new Float32Array(a1.length);
+  for (let j = 0; j < a1.length; j++) diff[j] = a1[j] - lambda * a2[j];
+  return { a1, a2, diff };
+}

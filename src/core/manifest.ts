@@ -1,0 +1,101 @@
+/**
+ * The model package contract (DESIGN.md §4): a folder with manifest.json, an ONNX graph and an HF tokenizer.json.
+ * The manifest, not code, says how the graph's outputs are laid out. This zod schema is the single source of truth:
+ * media/models/manifest.schema.json is generated from it (and a unit test keeps the two equal).
+ */
+import { z } from 'zod';
+
+const name = z.string().min(1).max(200);
+const positiveInt = z.number().int().positive();
+/** Axis names of a tensor, outermost first, e.g. ["batch", "qkHead", "token", "dim"]. */
+const layout = z.array(z.enum(['batch', 'token', 'vocab', 'head', 'qkHead', 'dim', 'one'])).min(1);
+const tensor = z.object({ name, layout }).strict();
+/** A per-layer tensor: `name` holds "{layer}", replaced by the 0-based layer index. */
+const perLayer = z.object({ name: name.regex(/\{layer\}/, 'must contain "{layer}"'), layout }).strict();
+
+export const ManifestSchema = z
+  .object({
+    formatVersion: z.literal(1),
+    name,
+    displayName: name,
+    description: z.string(),
+    attention: z.enum(['softmax', 'diff-v1', 'diff-v2']),
+    /** How Q/K sub-heads pair into A1/A2: "interleaved" (2i, 2i+1; the DIFF reference code), "halves" (i, i+h;
+     * DiffLlama), "adjacent-query" (DIFF V2), "none" for softmax models. */
+    pairing: z.enum(['none', 'interleaved', 'halves', 'adjacent-query']),
+    rope: z.object({ style: z.enum(['interleaved', 'neox', 'none']), theta: z.number().positive() }).strict(),
+    layers: positiveInt,
+    /** Attention heads as the model mixes values: H for softmax, h = H/2 for DIFF V1. */
+    heads: positiveInt,
+    /** Q/K (sub-)heads in the q/k outputs: H for softmax, 2h for DIFF V1. */
+    qkHeads: positiveInt,
+    headDim: positiveInt,
+    dModel: positiveInt,
+    vocabSize: positiveInt,
+    maxContext: positiveInt,
+    /** λ_init per layer (DIFF V1): 0.8 − 0.6·exp(−0.3·l). */
+    lambdaInit: z.array(z.number()).optional(),
+    /** Softmax scale applied to q·k (1/√headDim unless stated). */
+    scale: z.number().positive(),
+    files: z.object({ onnx: name, tokenizer: name }).strict(),
+    inputs: z.object({ ids: tensor.extend({ dtype: z.literal('int64') }) }).strict(),
+    outputs: z
+      .object({
+        logits: tensor,
+        q: perLayer,
+        k: perLayer,
+        lambda: perLayer.optional(),
+        valueNorm: perLayer,
+        rowScale: perLayer.optional(),
+      })
+      .strict(),
+    twin: z.object({ name, path: name }).strict().optional(),
+    parameters: positiveInt,
+    training: z.record(z.string(), z.unknown()),
+    evaluation: z.record(z.string(), z.unknown()),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.dModel !== (m.attention === 'diff-v1' ? m.heads * 2 * m.headDim : m.heads * m.headDim)) {
+      ctx.addIssue({ code: 'custom', path: ['dModel'], message: `does not match heads × head width for ${m.attention}` });
+    }
+    if (m.attention === 'diff-v1') {
+      if (m.qkHeads !== 2 * m.heads) ctx.addIssue({ code: 'custom', path: ['qkHeads'], message: 'must be 2 × heads for diff-v1' });
+      if (!m.outputs.lambda) ctx.addIssue({ code: 'custom', path: ['outputs', 'lambda'], message: 'is required for diff-v1' });
+      if (m.lambdaInit?.length !== m.layers) ctx.addIssue({ code: 'custom', path: ['lambdaInit'], message: 'needs one value per layer for diff-v1' });
+      if (m.pairing === 'none') ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'must name the pairing for diff-v1' });
+    }
+    if (m.attention === 'softmax' && m.pairing !== 'none') ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'must be "none" for softmax' });
+    for (const f of Object.values(m.files)) {
+      if (f.includes('..') || f.startsWith('/') || f.includes('\\')) ctx.addIssue({ code: 'custom', path: ['files'], message: `"${f}" must stay inside the package folder` });
+    }
+  });
+
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+export type ManifestResult = { ok: true; manifest: Manifest } | { ok: false; errors: string[] };
+
+/** Validates parsed JSON; every error names the field ("manifest.json: layers: expected number, received string"). */
+export function parseManifest(json: unknown, file = 'manifest.json'): ManifestResult {
+  const r = ManifestSchema.safeParse(json);
+  if (r.success) return { ok: true, manifest: r.data };
+  return {
+    ok: false,
+    errors: r.error.issues.map((i) => `${file}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
+  };
+}
+
+export function manifestJsonSchema(): unknown {
+  return z.toJSONSchema(ManifestSchema, { io: 'input' });
+}
+
+/** The graph output names a manifest promises, per layer expanded. */
+export function expectedOutputNames(m: Manifest): string[] {
+  const names = [m.outputs.logits.name];
+  for (let l = 0; l < m.layers; l++) {
+    for (const t of [m.outputs.q, m.outputs.k, m.outputs.lambda, m.outputs.valueNorm, m.outputs.rowScale]) {
+      if (t) names.push(t.name.replace('{layer}', String(l)));
+    }
+  }
+  return names;
+}

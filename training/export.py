@@ -1,0 +1,176 @@
+"""Exports the trained twins to ONNX model packages and writes the test fixtures.
+
+    python3 training/export.py        # .cache/ckpt/{diff-v1,softmax}.pt -> media/models/twin-{diff,softmax}/
+
+Each graph (opset 17, dynamic sequence length) takes input_ids int64 [1, T] and outputs:
+  logits            [1, T, vocab]
+  q_{l}, k_{l}      [1, qkHeads, T, headDim]   per layer, after RoPE (DIFF: sub-head 2i = Q1/K1 of head i, 2i+1 = Q2/K2)
+  lambda_{l}        [1]                        DIFF only: lambda of layer l
+  value_norm_{l}    [1, heads, T]              ||(g * v_j) W_O,h|| * (1 - lambda_init) for DIFF, ||v_j W_O,h|| for softmax
+  row_scale_{l}     [1, heads, T]              DIFF only: 1 / rms_i of the head output, so value-weighted attention is
+                                               |a_ij| * value_norm_j * row_scale_i
+No T x T tensor leaves the graph. The fixtures (test/fixtures/models/*.json) hold, for a fixed prompt, PyTorch's logits
+at the last position and the attention rows PyTorch computed, for Node to check the ONNX graphs against (1e-4).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from bpe import Encoder  # noqa: E402
+from model import LM, Config, lambda_init_for  # noqa: E402
+
+CACHE = os.path.join(HERE, ".cache")
+PACKAGES = {"diff-v1": "twin-diff", "softmax": "twin-softmax"}
+FIXTURE_TEXT = "def attend(query, keys):\n    # The answer is 42.\n    return softmax(query @ keys.T)\n"
+
+
+class Exported(torch.nn.Module):
+    def __init__(self, lm: LM):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, input_ids):
+        wants = [dict() for _ in self.lm.blocks]
+        logits, _ = self.lm(input_ids, wants=wants)
+        out = [logits]
+        for w in wants:
+            out += [w["q"], w["k"]]
+            if "lambda" in w:
+                out.append(w["lambda"])
+            out.append(w["vnorm"])
+            if "rowscale" in w:
+                out.append(w["rowscale"])
+        return tuple(out)
+
+
+def output_names(cfg: Config) -> list[str]:
+    names = ["logits"]
+    for l in range(cfg.n_layer):
+        names += [f"q_{l}", f"k_{l}"]
+        if cfg.attention == "diff-v1":
+            names.append(f"lambda_{l}")
+        names.append(f"value_norm_{l}")
+        if cfg.attention == "diff-v1":
+            names.append(f"row_scale_{l}")
+    return names
+
+
+def manifest(cfg: Config, ck: dict, params: int, measured: dict) -> dict:
+    diff = cfg.attention == "diff-v1"
+    m = {
+        "formatVersion": 1,
+        "name": PACKAGES[cfg.attention],
+        "displayName": ("Twin DIFF" if diff else "Twin softmax") + f" ({cfg.n_layer} layers, d={cfg.d_model})",
+        "description": ("Differential-attention (DIFF V1) language model" if diff else "Softmax-attention language model")
+        + " trained by Attention Inspector on code and English prose; identical recipe to its twin.",
+        "attention": cfg.attention,
+        "pairing": "interleaved" if diff else "none",
+        "rope": {"style": "interleaved", "theta": cfg.rope_theta},
+        "layers": cfg.n_layer,
+        "heads": cfg.n_head // 2 if diff else cfg.n_head,
+        "qkHeads": cfg.n_head,
+        "headDim": cfg.head_dim,
+        "dModel": cfg.d_model,
+        "vocabSize": cfg.vocab_size,
+        "maxContext": cfg.max_seq_len,
+        "scale": 1 / math.sqrt(cfg.head_dim),
+        "files": {"onnx": "model.onnx", "tokenizer": "tokenizer.json"},
+        "inputs": {"ids": {"name": "input_ids", "layout": ["batch", "token"], "dtype": "int64"}},
+        "outputs": {
+            "logits": {"name": "logits", "layout": ["batch", "token", "vocab"]},
+            "q": {"name": "q_{layer}", "layout": ["batch", "qkHead", "token", "dim"]},
+            "k": {"name": "k_{layer}", "layout": ["batch", "qkHead", "token", "dim"]},
+            "valueNorm": {"name": "value_norm_{layer}", "layout": ["batch", "head", "token"]},
+        },
+        "twin": {"name": PACKAGES["softmax" if diff else "diff-v1"], "path": "../" + PACKAGES["softmax" if diff else "diff-v1"]},
+        "parameters": params,
+        "training": {"recipe": ck.get("recipe", {}), "steps": ck["step"], "seconds": round(ck["elapsed_s"]),
+                     "tokens": ck["step"] * ck.get("recipe", {}).get("batch", 0) * ck.get("recipe", {}).get("seq", 0),
+                     "command": "python3 training/data.py && python3 training/bpe.py train && python3 training/bpe.py encode && python3 training/train.py --both && python3 training/export.py"},
+        "evaluation": {"heldOutLossNatsPerToken": ck.get("val_loss", {}), **measured},
+    }
+    if diff:
+        m["lambdaInit"] = [lambda_init_for(l) for l in range(cfg.n_layer)]
+        m["outputs"]["lambda"] = {"name": "lambda_{layer}", "layout": ["one"]}
+        m["outputs"]["rowScale"] = {"name": "row_scale_{layer}", "layout": ["batch", "head", "token"]}
+    return m
+
+
+def load(att: str) -> tuple[LM, dict]:
+    ck = torch.load(os.path.join(CACHE, "ckpt", f"{att}.pt"))
+    cfg = Config(**ck["config"])
+    lm = LM(cfg)
+    lm.load_state_dict(ck["model"])
+    lm.eval()
+    return lm, ck
+
+
+@torch.no_grad()
+def fixture(lm: LM, ids: list[int]) -> dict:
+    cfg = lm.cfg
+    x = torch.tensor([ids])
+    wants = [dict() for _ in lm.blocks]
+    logits, _ = lm(x, wants=wants)
+    T = len(ids)
+    rows = []
+    for l, w in enumerate(wants):
+        q, k = w["q"][0], w["k"][0]  # (n, T, d)
+        mask = torch.ones(T, T, dtype=torch.bool).triu(1)
+        probs = torch.softmax((q @ k.transpose(-1, -2) / math.sqrt(cfg.head_dim)).masked_fill(mask, float("-inf")), -1)
+        for query in (T - 1, T // 2):
+            entry = {"layer": l, "query": query}
+            if cfg.attention == "diff-v1":
+                lam = float(w["lambda"][0])
+                entry["lambda"] = lam
+                entry["a1"] = [probs[2 * h, query].tolist() for h in range(cfg.n_head // 2)]
+                entry["a2"] = [probs[2 * h + 1, query].tolist() for h in range(cfg.n_head // 2)]
+                entry["diff"] = [(probs[2 * h, query] - lam * probs[2 * h + 1, query]).tolist() for h in range(cfg.n_head // 2)]
+            else:
+                entry["a"] = [probs[h, query].tolist() for h in range(cfg.n_head)]
+            rows.append(entry)
+    return {"ids": ids, "lastLogits": [round(v, 6) for v in logits[0, -1].tolist()], "rows": rows}
+
+
+def main():
+    enc = Encoder(os.path.join(CACHE, "tokenizer.json"))
+    ids = enc.encode(FIXTURE_TEXT)
+    measured_all = {}
+    mpath = os.path.join(CACHE, "measurements.json")
+    if os.path.exists(mpath):
+        measured_all = json.load(open(mpath))
+    os.makedirs(os.path.join(ROOT, "test", "fixtures", "models"), exist_ok=True)
+    for att, pkg in PACKAGES.items():
+        lm, ck = load(att)
+        out = os.path.join(ROOT, "media", "models", pkg)
+        os.makedirs(out, exist_ok=True)
+        names = output_names(lm.cfg)
+        dyn = {"input_ids": {1: "T"}}
+        for n in names:
+            if n.startswith(("q_", "k_")):
+                dyn[n] = {2: "T"}
+            elif n.startswith(("value_norm_", "row_scale_")):
+                dyn[n] = {2: "T"}
+            elif n == "logits":
+                dyn[n] = {1: "T"}
+        torch.onnx.export(Exported(lm), (torch.tensor([ids]),), os.path.join(out, "model.onnx"), opset_version=17,
+                          input_names=["input_ids"], output_names=names, dynamic_axes=dyn, do_constant_folding=False)  # folding would store the tied embedding twice (once transposed)
+        shutil.copyfile(os.path.join(CACHE, "tokenizer.json"), os.path.join(out, "tokenizer.json"))
+        with open(os.path.join(out, "manifest.json"), "w") as f:
+            json.dump(manifest(lm.cfg, ck, lm.num_params(), measured_all.get(att, {})), f, indent=2)
+            f.write("\n")
+        with open(os.path.join(ROOT, "test", "fixtures", "models", f"{pkg}.json"), "w") as f:
+            json.dump({"generator": "python3 training/export.py", "text": FIXTURE_TEXT, **fixture(lm, ids)}, f)
+        print(f"{pkg}: {os.path.getsize(os.path.join(out, 'model.onnx')) / 2**20:.1f} MB, {len(names)} outputs")
+
+
+if __name__ == "__main__":
+    main()
