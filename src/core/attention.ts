@@ -6,23 +6,23 @@ import type { Manifest } from './manifest';
 
 export type Axis = Manifest['outputs']['q']['layout'][number];
 
-/** A Float32Array with named axes; `at(index)` reads one element by axis name. */
-export class Tensor {
-  private readonly strides: Map<Axis, number>;
-  readonly size: Map<Axis, number>;
+/** Dims with named axes: strides and sizes by axis name. */
+export class Strided {
+  private readonly strides = new Map<Axis, number>();
+  readonly size = new Map<Axis, number>();
 
-  constructor(readonly data: Float32Array, readonly dims: readonly number[], readonly layout: readonly Axis[]) {
+  constructor(readonly dims: readonly number[], readonly layout: readonly Axis[]) {
     if (dims.length !== layout.length) throw new Error(`tensor has ${dims.length} dims but its layout names ${layout.length} axes (${layout.join(', ')})`);
-    const expected = dims.reduce((a, b) => a * b, 1);
-    if (data.length !== expected) throw new Error(`tensor has ${data.length} values, dims ${dims.join('×')} need ${expected}`);
-    this.strides = new Map();
-    this.size = new Map();
     let s = 1;
     for (let i = dims.length - 1; i >= 0; i--) {
       this.strides.set(layout[i], s);
       this.size.set(layout[i], dims[i]);
       s *= dims[i];
     }
+  }
+
+  get length(): number {
+    return this.dims.reduce((a, b) => a * b, 1);
   }
 
   offset(index: Partial<Record<Axis, number>>): number {
@@ -43,6 +43,14 @@ export class Tensor {
 
   stride(axis: Axis): number {
     return this.strides.get(axis) ?? 0;
+  }
+}
+
+/** A Float32Array with named axes; `offset(index)` finds one element by axis name. */
+export class Tensor extends Strided {
+  constructor(readonly data: Float32Array, dims: readonly number[], layout: readonly Axis[]) {
+    super(dims, layout);
+    if (data.length !== this.length) throw new Error(`tensor has ${data.length} values, dims ${dims.join('×')} need ${this.length}`);
   }
 }
 

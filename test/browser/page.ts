@@ -1,5 +1,10 @@
 // Runs inside headless Chromium (see run.mjs). Each test returns normally or throws; results go back to Node.
+import { Tensor, diffRow } from '../../src/core/attention';
+import type { Manifest } from '../../src/core/manifest';
 import { seededRandom } from '../../src/core/probe';
+import { AttentionEngine } from '../../webview/engine/engine';
+import { attentionRowsCpu } from '../../webview/engine/kernels/attentionRows.cpu';
+import { attentionRowsGpu } from '../../webview/engine/kernels/attentionRows.wgsl';
 import { detectCapabilities } from '../../webview/capabilities';
 import { attentionRowCpu } from '../../webview/engine/kernels/attentionRow.cpu';
 import { attentionRowGpu } from '../../webview/engine/kernels/attentionRow.wgsl';
@@ -138,6 +143,78 @@ it('WebGPU and wasm sessions alternate in one page (webgpu → wasm → webgpu)'
   for (const b of ['webgpu', 'wasm', 'webgpu'] as const) {
     const r = await runProbe(m, b, 12);
     assert(r.backend === b && r.maxAbsError < 1e-5, `${b}: ran on ${r.backend}, error ${r.maxAbsError}`);
+  }
+});
+
+it('WGSL attentionRows equals its CPU twin for every sub-head, in two axis orders', ['webgpu'], async () => {
+  const dev = await gpuDevice();
+  for (const [H, T, d] of [[4, 1, 32], [4, 29, 32], [6, 300, 8]]) {
+    const q = randn(H * T * d, H + T);
+    const k = randn(H * T * d, H * T + 1);
+    for (const layout of [['qkHead', 'token', 'dim'], ['token', 'qkHead', 'dim']] as const) {
+      const dims = layout[0] === 'qkHead' ? [H, T, d] : [T, H, d];
+      const x = { q: new Tensor(q, dims, layout), k: new Tensor(k, dims, layout), query: T - 1, scale: 1 / Math.sqrt(d) };
+      assertClose(await attentionRowsGpu(dev, x), attentionRowsCpu(x), 1e-6, 1e-5, `H=${H} T=${T} ${layout.join(',')}`);
+    }
+  }
+});
+
+it('the twin-diff package on ORT WebGPU: the kernel reads ORT\'s Q/K buffers in place and matches PyTorch and the CPU twin', ['webgpu'], async () => {
+  await configureOrt('/dist/ort/');
+  const m = (await (await fetch('/media/models/twin-diff/manifest.json')).json()) as Manifest;
+  const fx = (await (await fetch('/test/fixtures/models/twin-diff.json')).json()) as { ids: number[]; rows: { layer: number; query: number; lambda: number; a1: number[][]; a2: number[][] }[] };
+  const bytes = new Uint8Array(await (await fetch('/media/models/twin-diff/model.onnx')).arrayBuffer());
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'], preferredOutputLocation: 'gpu-buffer' });
+  try {
+    const dev = (await ort.env.webgpu.device) as GPUDevice;
+    const T = fx.ids.length;
+    const out = await session.run({ [m.inputs.ids.name]: new ort.Tensor('int64', BigInt64Array.from(fx.ids.map(BigInt)), [1, T]) });
+    for (const r of fx.rows.filter((r) => r.query === T - 1)) {
+      const qo = out[m.outputs.q.name.replace('{layer}', String(r.layer))];
+      const ko = out[m.outputs.k.name.replace('{layer}', String(r.layer))];
+      assert(qo.location === 'gpu-buffer', `q stays on the GPU (location ${qo.location})`);
+      const q = new Tensor((await qo.getData()) as Float32Array, qo.dims, m.outputs.q.layout);
+      const k = new Tensor((await ko.getData()) as Float32Array, ko.dims, m.outputs.k.layout);
+      const x = { q, k, query: r.query, scale: m.scale };
+      const gpu = await attentionRowsGpu(dev, x, { qBuffer: qo.gpuBuffer as GPUBuffer, kBuffer: ko.gpuBuffer as GPUBuffer });
+      assertClose(gpu, attentionRowsCpu(x), 1e-6, 1e-5, `layer ${r.layer}: GPU vs CPU twin`);
+      const lamT = out[m.outputs.lambda!.name.replace('{layer}', String(r.layer))];
+      const lam = ((await lamT.getData()) as Float32Array)[0];
+      for (let h = 0; h < m.heads; h++) {
+        const cpu = diffRow(q, k, m, h, r.query, lam);
+        assertClose(gpu.subarray(2 * h * T, (2 * h + 1) * T), Float32Array.from(r.a1[h]), 1e-4, 0, `layer ${r.layer} head ${h}: A1 vs PyTorch`);
+        assertClose(gpu.subarray((2 * h + 1) * T, (2 * h + 2) * T), Float32Array.from(r.a2[h]), 1e-4, 0, `layer ${r.layer} head ${h}: A2 vs PyTorch`);
+        assertClose(cpu.a1, gpu.subarray(2 * h * T, (2 * h + 1) * T), 1e-6, 1e-5, 'CPU A1');
+      }
+    }
+    for (const t of Object.values(out)) t.dispose();
+  } finally {
+    await session.release();
+  }
+});
+
+it('the engine gives the same rows on WebGPU (kernels on ORT buffers) and on wasm (CPU twins), both twins', ['webgpu'], async () => {
+  await configureOrt('/dist/ort/');
+  for (const pkg of ['twin-diff', 'twin-softmax']) {
+    const m = (await (await fetch(`/media/models/${pkg}/manifest.json`)).json()) as Manifest;
+    const onnx = new Uint8Array(await (await fetch(`/media/models/${pkg}/model.onnx`)).arrayBuffer());
+    const ids = ((await (await fetch(`/test/fixtures/models/${pkg}.json`)).json()) as { ids: number[] }).ids;
+    const results: Float32Array[][] = [];
+    for (const backend of ['webgpu', 'wasm'] as const) {
+      const engine = await AttentionEngine.create(ort, m, onnx, backend);
+      try {
+        assert(engine.backend === backend, `${pkg}: engine on ${engine.backend}, asked ${backend}`);
+        const a = await engine.analyze(ids);
+        const flat: Float32Array[] = [];
+        for (const query of [0, 7, ids.length - 1]) {
+          for (const layer of (await a.rows(query)).layers) for (const h of layer.heads) flat.push(h.a);
+        }
+        results.push(flat);
+      } finally {
+        await engine.release();
+      }
+    }
+    results[0].forEach((row, i) => assertClose(row, results[1][i], 1e-5, 1e-4, `${pkg} row ${i}: WebGPU vs wasm`));
   }
 });
 

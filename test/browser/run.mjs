@@ -7,14 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { launchChromium } from './chromium.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.html': 'text/html', '.map': 'application/json' };
+const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.html': 'text/html', '.map': 'application/json', '.json': 'application/json' };
 const page = '<!DOCTYPE html><meta charset="utf-8"><title>browser tests</title><script type="module" src="/out/test/browser/page.js"></script>';
 
 const server = createServer((req, res) => {
   const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(page);
   const file = normalize(join(root, path));
-  if (!file.startsWith(root) || !/^\/(dist|out)\//.test(path) || !existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
+  if (!file.startsWith(root) || !/^\/(dist|out|media\/models|test\/fixtures)\//.test(path) || !existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
   res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
   if (req.method === 'HEAD') return res.end();
   createReadStream(file).pipe(res);

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Rebuilds the shipped twin models from nothing, timing each step:
+#   corpus -> tokenizer -> token streams -> both twins side by side -> measurements -> ONNX packages + fixtures.
+# Needs Debian's python3-torch, python3-onnx, python3-numpy, python3-regex and libopenblas0-pthread
+# (installed here with apt when run as root). About 80 minutes on a 2-core machine, almost all of it training.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+PY=/usr/bin/python3
+if ! $PY -c "import torch, onnx, numpy, regex" 2>/dev/null; then
+  if [ "$(id -u)" = "0" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-onnx python3-numpy python3-regex libopenblas0-pthread
+  else
+    echo "install: sudo apt-get install python3-torch python3-onnx python3-numpy python3-regex libopenblas0-pthread" >&2; exit 1
+  fi
+fi
+[ -d node_modules/typescript ] || npm ci --no-audit --no-fund   # the corpus includes TypeScript's lib files
+t() { local s=$SECONDS; "$@"; echo "[reproduce] $* took $((SECONDS - s)) s"; }
+t $PY training/data.py
+t $PY training/bpe.py train
+t $PY training/bpe.py encode
+t $PY training/train.py --both
+t $PY training/measure.py
+t $PY training/export.py
+t $PY training/model_card.py
+t $PY training/bpe.py fixtures test/fixtures/tokenizer/cases.json
+echo "[reproduce] done in $SECONDS s; run npm run test:unit to check the packages against the PyTorch fixtures"
