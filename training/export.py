@@ -93,7 +93,7 @@ def manifest(cfg: Config, ck: dict, params: int, measured: dict) -> dict:
         },
         "twin": {"name": PACKAGES["softmax" if diff else "diff-v1"], "path": "../" + PACKAGES["softmax" if diff else "diff-v1"]},
         "parameters": params,
-        "training": {"recipe": ck.get("recipe", {}), "steps": ck["step"], "seconds": round(ck["elapsed_s"]),
+        "training": {"recipe": ck.get("recipe", {}), "contextTrained": ck.get("recipe", {}).get("seq"), "steps": ck["step"], "seconds": round(ck["elapsed_s"]),
                      "tokens": ck["step"] * ck.get("recipe", {}).get("batch", 0) * ck.get("recipe", {}).get("seq", 0),
                      "command": "python3 training/data.py && python3 training/bpe.py train && python3 training/bpe.py encode && python3 training/train.py --both && python3 training/export.py"},
         "evaluation": {"heldOutLossNatsPerToken": ck.get("val_loss", {}), **measured},
@@ -105,9 +105,12 @@ def manifest(cfg: Config, ck: dict, params: int, measured: dict) -> dict:
     return m
 
 
+EXPORT_CONTEXT = 8192  # RoPE tables are not learned: the graph takes up to 8192 tokens (training windows were 256)
+
+
 def load(att: str) -> tuple[LM, dict]:
     ck = torch.load(os.path.join(CACHE, "ckpt", f"{att}.pt"))
-    cfg = Config(**ck["config"])
+    cfg = Config(**{**ck["config"], "max_seq_len": EXPORT_CONTEXT})
     lm = LM(cfg)
     lm.load_state_dict(ck["model"])
     lm.eval()

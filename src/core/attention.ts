@@ -109,3 +109,15 @@ export function diffRow(q: Tensor, k: Tensor, m: Pick<Manifest, 'pairing' | 'hea
   for (let j = 0; j < a1.length; j++) diff[j] = a1[j] - lambda * a2[j];
   return { a1, a2, diff };
 }
+
+/** scale · q[s, i] · k[s, j] */
+export function logitAt(q: Tensor, k: Tensor, s: number, i: number, j: number, scale: number): number {
+  const d = k.dim('dim');
+  const qo = q.offset({ qkHead: s, token: i });
+  const ko = k.offset({ qkHead: s, token: j });
+  const qs = q.stride('dim');
+  const ks = k.stride('dim');
+  let acc = 0;
+  for (let c = 0; c < d; c++) acc += q.data[qo + c * qs] * k.data[ko + c * ks];
+  return acc * scale;
+}

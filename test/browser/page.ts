@@ -3,6 +3,18 @@ import { Tensor, diffRow } from '../../src/core/attention';
 import type { Manifest } from '../../src/core/manifest';
 import { seededRandom } from '../../src/core/probe';
 import { AttentionEngine } from '../../webview/engine/engine';
+import { attentionColumnsCpu } from '../../webview/engine/kernels/attentionColumns.cpu';
+import { attentionColumnsGpu } from '../../webview/engine/kernels/attentionColumns.wgsl';
+import { attentionMapCpu } from '../../webview/engine/kernels/attentionMap.cpu';
+import { attentionMapGpu } from '../../webview/engine/kernels/attentionMap.wgsl';
+import { headStatsCpu, rowStatsCpu } from '../../webview/engine/kernels/headStats.cpu';
+import { headStatsGpu, rowStatsGpu } from '../../webview/engine/kernels/headStats.wgsl';
+import { rolloutStepCpu, valueWeightedCpu } from '../../webview/engine/kernels/rollout.cpu';
+import { rolloutStepGpu, valueWeightedGpu } from '../../webview/engine/kernels/rollout.wgsl';
+import { rowLseCpu } from '../../webview/engine/kernels/rowLse.cpu';
+import { rowLseGpu } from '../../webview/engine/kernels/rowLse.wgsl';
+import { whatIfCpu } from '../../webview/engine/kernels/whatIf.cpu';
+import { whatIfGpu } from '../../webview/engine/kernels/whatIf.wgsl';
 import { attentionRowsCpu } from '../../webview/engine/kernels/attentionRows.cpu';
 import { attentionRowsGpu } from '../../webview/engine/kernels/attentionRows.wgsl';
 import { detectCapabilities } from '../../webview/capabilities';
@@ -215,6 +227,41 @@ it('the engine gives the same rows on WebGPU (kernels on ORT buffers) and on was
       }
     }
     results[0].forEach((row, i) => assertClose(row, results[1][i], 1e-5, 1e-4, `${pkg} row ${i}: WebGPU vs wasm`));
+  }
+});
+
+function qkCase(H: number, T: number, d: number, seed: number) {
+  const layout = ['qkHead', 'token', 'dim'] as const;
+  return { q: new Tensor(randn(H * T * d, seed), [H, T, d], layout), k: new Tensor(randn(H * T * d, seed + 1), [H, T, d], layout), scale: 1.3 / Math.sqrt(d) };
+}
+
+it('WGSL rowLse, columns, pooled map, head statistics, what-if, rollout and value-weighted kernels equal their CPU twins', ['webgpu'], async () => {
+  const dev = await gpuDevice();
+  for (const [H, T, d] of [[2, 1, 8], [4, 23, 16], [4, 70, 8]]) {
+    const x = qkCase(H, T, d, H * 100 + T);
+    const lse = rowLseCpu(x);
+    assertClose(await rowLseGpu(dev, x), lse, 1e-5, 1e-5, `rowLse H=${H} T=${T}`);
+    for (const key of [0, T - 1]) assertClose(await attentionColumnsGpu(dev, { ...x, lse, key }), attentionColumnsCpu({ ...x, lse, key }), 1e-6, 1e-4, `columns T=${T} key=${key}`);
+    for (const [s1, s2, lambda] of [[0, -1, 0], [0, 1, 0.6]] as const) {
+      if (s2 >= H) continue;
+      const p = { ...x, lse, s1, s2, lambda };
+      for (const maxCells of [512, 5]) assertClose(await attentionMapGpu(dev, { ...p, maxCells }), attentionMapCpu({ ...p, maxCells }), 1e-6, 1e-4, `map T=${T} cells=${maxCells} s2=${s2}`);
+      assertClose(await rowStatsGpu(dev, p), rowStatsCpu(p), 1e-5, 1e-4, `row stats T=${T} s2=${s2}`);
+      const [g, c] = [await headStatsGpu(dev, p), headStatsCpu(p)];
+      assert(Math.abs(g.entropyA1 - c.entropyA1) < 1e-4 && Math.abs(g.negativeMass - c.negativeMass) < 1e-5 && g.smallShare === c.smallShare, `head stats s2=${s2}`);
+      const query = T - 1;
+      assertClose(await whatIfGpu(dev, { ...p, query }), whatIfCpu({ ...p, query }), 1e-5, 1e-4, `what-if T=${T} s2=${s2}`);
+      const r = new Float32Array(T);
+      r[query] = 1;
+      const pairs: [number, number][] = s2 >= 0 ? [[0, 1]] : Array.from({ length: H }, (_, h) => [h, -1] as [number, number]);
+      for (const mode of ['abs', 'positive'] as const) {
+        const ro = { ...x, lse, pairs, lambda, mode, query, r };
+        assertClose(await rolloutStepGpu(dev, ro), rolloutStepCpu(ro), 1e-6, 1e-4, `rollout T=${T} ${mode}`);
+      }
+    }
+    const row = randn(T, 5);
+    const vn = randn(T, 6).map(Math.abs);
+    assertClose(await valueWeightedGpu(dev, row, vn, 0.7), valueWeightedCpu(row, vn, 0.7), 1e-6, 1e-5, 'value-weighted');
   }
 });
 
