@@ -67,5 +67,8 @@ if (watch) {
 } else {
   await Promise.all(products.map((p) => esbuild.build(p)));
   if (args.has('--tests')) await buildTests();
+  if (args.has('--bench')) {
+    await esbuild.build({ ...common, entryPoints: ['bench/engineBench.ts'], outfile: 'out/bench/engineBench.cjs', platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-web', 'onnxruntime-node'] });
+  }
   console.log('[build] done');
 }

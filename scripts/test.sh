@@ -10,7 +10,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "npm ci"
-  npm ci --no-audit --no-fund || { echo "npm ci failed"; exit 1; }
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund || { echo "npm ci failed"; exit 1; }
 fi
 step "tools (chromium, code-server)"
 bash scripts/setup-tools.sh || exit 1

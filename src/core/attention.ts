@@ -46,11 +46,39 @@ export class Strided {
   }
 }
 
+
 /** A Float32Array with named axes; `offset(index)` finds one element by axis name. */
 export class Tensor extends Strided {
   constructor(readonly data: Float32Array, dims: readonly number[], layout: readonly Axis[]) {
     super(dims, layout);
     if (data.length !== this.length) throw new Error(`tensor has ${data.length} values, dims ${dims.join('×')} need ${this.length}`);
+  }
+}
+
+/** Writes scale·q[s, i]·k[s, j] for j ≤ i into out[0..i]; tight loops over precomputed strides. */
+export function logitRow(q: Tensor, k: Tensor, s: number, i: number, scale: number, out: Float64Array): void {
+  const d = k.dim('dim');
+  const qd = q.stride('dim');
+  const kd = k.stride('dim');
+  const kt = k.stride('token');
+  const qo = s * q.stride('qkHead') + i * q.stride('token');
+  const kb = s * k.stride('qkHead');
+  const qv = q.data;
+  const kv = k.data;
+  if (qd === 1 && kd === 1) {
+    for (let j = 0; j <= i; j++) {
+      const ko = kb + j * kt;
+      let acc = 0;
+      for (let c = 0; c < d; c++) acc += qv[qo + c] * kv[ko + c];
+      out[j] = acc * scale;
+    }
+  } else {
+    for (let j = 0; j <= i; j++) {
+      const ko = kb + j * kt;
+      let acc = 0;
+      for (let c = 0; c < d; c++) acc += qv[qo + c * qd] * kv[ko + c * kd];
+      out[j] = acc * scale;
+    }
   }
 }
 
@@ -60,20 +88,11 @@ export class Tensor extends Strided {
  */
 export function softmaxRow(q: Tensor, k: Tensor, qkHead: number, query: number, scale: number): Float32Array {
   const T = k.dim('token');
-  const d = k.dim('dim');
   const out = new Float32Array(T);
   const logits = new Float64Array(query + 1);
-  const qo = q.offset({ qkHead, token: query });
-  const qs = q.stride('dim');
-  const ks = k.stride('dim');
+  logitRow(q, k, qkHead, query, scale, logits);
   let max = -Infinity;
-  for (let j = 0; j <= query; j++) {
-    const ko = k.offset({ qkHead, token: j });
-    let s = 0;
-    for (let p = 0; p < d; p++) s += q.data[qo + p * qs] * k.data[ko + p * ks];
-    logits[j] = s * scale;
-    if (logits[j] > max) max = logits[j];
-  }
+  for (let j = 0; j <= query; j++) if (logits[j] > max) max = logits[j];
   let sum = 0;
   for (let j = 0; j <= query; j++) sum += (logits[j] = Math.exp(logits[j] - max));
   for (let j = 0; j <= query; j++) out[j] = logits[j] / sum;

@@ -2,7 +2,8 @@
 import { Tensor, diffRow } from '../../src/core/attention';
 import type { Manifest } from '../../src/core/manifest';
 import { seededRandom } from '../../src/core/probe';
-import { AttentionEngine } from '../../webview/engine/engine';
+import { AttentionEngine, CancelledError, liveOutputs } from '../../webview/engine/engine';
+import { kernelBuffers } from '../../webview/engine/kernels/gpuRun';
 import { attentionColumnsCpu } from '../../webview/engine/kernels/attentionColumns.cpu';
 import { attentionColumnsGpu } from '../../webview/engine/kernels/attentionColumns.wgsl';
 import { attentionMapCpu } from '../../webview/engine/kernels/attentionMap.cpu';
@@ -263,6 +264,59 @@ it('WGSL rowLse, columns, pooled map, head statistics, what-if, rollout and valu
     const vn = randn(T, 6).map(Math.abs);
     assertClose(await valueWeightedGpu(dev, row, vn, 0.7), valueWeightedCpu(row, vn, 0.7), 1e-6, 1e-5, 'value-weighted');
   }
+});
+
+it('engine: columns, maps, statistics, what-if, rollout and value-weighted are the same on WebGPU and on wasm', ['webgpu'], async () => {
+  await configureOrt('/dist/ort/');
+  const m = (await (await fetch('/media/models/twin-diff/manifest.json')).json()) as Manifest;
+  const onnx = new Uint8Array(await (await fetch('/media/models/twin-diff/model.onnx')).arrayBuffer());
+  const ids = ((await (await fetch('/test/fixtures/models/twin-diff.json')).json()) as { ids: number[] }).ids;
+  const T = ids.length;
+  const got: Record<string, Float32Array[]> = {};
+  for (const backend of ['webgpu', 'wasm'] as const) {
+    const engine = await AttentionEngine.create(ort, m, onnx, backend);
+    try {
+      const a = await engine.analyze(ids);
+      const st = await a.stats(1);
+      got[backend] = [
+        ...(await a.columns(1, 2)),
+        (await a.map(1, 0, 8)).data,
+        Float32Array.from(st.flatMap((h) => [h.entropyA1, h.entropyA2, h.negativeMass, h.smallShare, h.firstTokenMass])),
+        await a.whatIf(3, 1, T - 1),
+        await a.rollout(T - 1, 'positive'),
+        await a.valueWeighted(0, 1, T - 1),
+      ];
+    } finally {
+      await engine.release();
+    }
+  }
+  got.webgpu.forEach((v, i) => assertClose(v, got.wasm[i], 1e-5, 1e-4, `result ${i}`));
+  assert(kernelBuffers.live === 0, `${kernelBuffers.live} kernel buffers still alive`);
+});
+
+it('engine on WebGPU: a second analysis wins, the first is cancelled, and its GPU outputs are freed', ['webgpu'], async () => {
+  await configureOrt('/dist/ort/');
+  const m = (await (await fetch('/media/models/twin-softmax/manifest.json')).json()) as Manifest;
+  const onnx = new Uint8Array(await (await fetch('/media/models/twin-softmax/model.onnx')).arrayBuffer());
+  const engine = await AttentionEngine.create(ort, m, onnx, 'webgpu');
+  const before = liveOutputs.count;
+  try {
+    const first = engine.analyze(Array.from({ length: 64 }, (_, i) => 1 + i));
+    const second = engine.analyze([0, 5, 6, 7]);
+    let cancelled = false;
+    try {
+      await first;
+    } catch (e) {
+      cancelled = e instanceof CancelledError;
+    }
+    assert(cancelled, 'the first analysis is cancelled');
+    const b = await second;
+    await b.rows(3);
+    assert(liveOutputs.count - before === 1 + m.layers * 3, `live outputs ${liveOutputs.count - before}`);
+  } finally {
+    await engine.release();
+  }
+  assert(liveOutputs.count === before && kernelBuffers.live === 0, 'everything released');
 });
 
 async function runAll(mode: Mode): Promise<Result[]> {

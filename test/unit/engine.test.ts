@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { parseManifest, type Manifest } from '../../src/core/manifest';
-import { AttentionEngine } from '../../webview/engine/engine';
+import { AttentionEngine, CancelledError, liveOutputs } from '../../webview/engine/engine';
 
 ort.env.wasm.numThreads = 1;
 
@@ -89,4 +89,54 @@ test('engine: a model whose outputs do not match its manifest is refused with th
   const { m, onnx } = load('twin-softmax');
   const wrong: Manifest = { ...m, outputs: { ...m.outputs, q: { ...m.outputs.q, name: 'query_{layer}' } } };
   await assert.rejects(AttentionEngine.create(ort, wrong, onnx, 'wasm'), /does not match its manifest: the graph has no "query_0"/);
+});
+
+test('engine (wasm): columns, pooled maps, statistics, what-if, rollout and value-weighted agree with rows and the kernel twins', async () => {
+  const { m, onnx } = load('twin-diff');
+  const fx = JSON.parse(readFileSync('test/fixtures/models/twin-diff.json', 'utf8'));
+  const engine = await AttentionEngine.create(ort, m, onnx, 'wasm');
+  try {
+    const a = await engine.analyze(fx.ids);
+    const T = fx.ids.length;
+    const rowsAll = await Promise.all(Array.from({ length: T }, (_, i) => a.rows(i)));
+    const layer = 2;
+    const cols = await a.columns(layer, 3);
+    for (let h = 0; h < m.heads; h++) for (let i = 0; i < T; i++) assert.ok(Math.abs(cols[h][i] - rowsAll[i].layers[layer].heads[h].a[3]) < 1e-6);
+    const map = await a.map(layer, 1, 512);
+    assert.equal(map.cells, T);
+    for (let i = 0; i < T; i++) assert.ok(maxDiff(map.data.subarray(i * T, (i + 1) * T), rowsAll[i].layers[layer].heads[1].a) < 1e-6);
+    const stats = await a.stats(layer);
+    const { headStatsCpu } = await import('../../webview/engine/kernels/headStats.cpu');
+    const { q, k } = await a.qkTensors(layer);
+    const lam = (await a.lambda(layer))!;
+    const twin = headStatsCpu({ q, k, scale: m.scale, lse: await a.lse(layer), s1: 2, s2: 3, lambda: lam });
+    for (const key of ['entropyA1', 'entropyA2', 'negativeMass', 'smallShare', 'firstTokenMass'] as const) assert.ok(Math.abs(stats[1][key] - twin[key]) < 1e-5, key);
+    assert.ok(stats.every((s) => s.maxRowSumError < 1e-5));
+    const wi = await a.whatIf(layer, 0, T - 1);
+    assert.ok(maxDiff(wi.subarray(0, T), rowsAll[T - 1].layers[layer].heads[0].a) < 1e-6);
+    const ro = await a.rollout(T - 1, 'abs');
+    assert.ok(Math.abs(ro.reduce((s, v) => s + v, 0) - 1) < 1e-4 && ro.every((v) => v >= 0));
+    const vw = await a.valueWeighted(layer, 0, T - 1);
+    assert.ok(vw.every((v) => v >= 0) && vw.some((v) => v > 0));
+  } finally {
+    await engine.release();
+  }
+});
+
+test('engine: a second analysis started while the first runs wins; the first is cancelled and frees its outputs', async () => {
+  const { m, onnx } = load('twin-diff');
+  const engine = await AttentionEngine.create(ort, m, onnx, 'wasm');
+  const before = liveOutputs.count;
+  try {
+    const first = engine.analyze(Array.from({ length: 200 }, (_, i) => 1 + (i % 100)));
+    const second = engine.analyze([0, 11, 12]);
+    await assert.rejects(first, (e) => e instanceof CancelledError);
+    const b = await second;
+    assert.equal(b.tokens, 3);
+    assert.equal(engine.liveAnalyses, 1);
+    assert.equal(liveOutputs.count - before, 1 + m.layers * 5, 'only the winner\'s outputs are alive');
+  } finally {
+    await engine.release();
+  }
+  assert.equal(liveOutputs.count, before, 'release frees everything');
 });

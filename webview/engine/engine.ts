@@ -8,8 +8,21 @@ import type * as Ort from 'onnxruntime-web';
 import { Strided, Tensor, subHeads } from '../../src/core/attention';
 import type { Manifest } from '../../src/core/manifest';
 import type { Backend } from '../../src/core/protocol';
+import { attentionColumnsCpu } from './kernels/attentionColumns.cpu';
+import { attentionColumnsGpu } from './kernels/attentionColumns.wgsl';
+import { attentionMapCpu } from './kernels/attentionMap.cpu';
+import { attentionMapGpu } from './kernels/attentionMap.wgsl';
 import { attentionRowsCpu } from './kernels/attentionRows.cpu';
 import { attentionRowsGpu } from './kernels/attentionRows.wgsl';
+import type { HeadStats } from './kernels/headStats.cpu';
+import { headStatsGpu } from './kernels/headStats.wgsl';
+import { rolloutStepCpu, valueWeightedCpu } from './kernels/rollout.cpu';
+import { rolloutStepGpu, valueWeightedGpu } from './kernels/rollout.wgsl';
+import { rowLseCpu } from './kernels/rowLse.cpu';
+import { rowLseGpu } from './kernels/rowLse.wgsl';
+import { whatIfCpu } from './kernels/whatIf.cpu';
+import { whatIfGpu } from './kernels/whatIf.wgsl';
+import { layerStatsCpu } from './layerStats';
 
 export type OrtModule = Pick<typeof Ort, 'InferenceSession' | 'Tensor' | 'env'>;
 
@@ -33,9 +46,21 @@ export interface Rows {
 
 const perLayer = (name: string, layer: number) => name.replace('{layer}', String(layer));
 
+/** An analysis that a newer one replaced before it finished. */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled: a newer analysis replaced this one');
+  }
+}
+
+/** ORT output tensors held by analyses and not yet disposed (their GPU buffers included). Tests read it. */
+export const liveOutputs = { count: 0 };
+
 export class AttentionEngine {
   private current: Analysis | undefined;
   private released = false;
+  private generation = 0;
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly ort: OrtModule,
@@ -82,19 +107,33 @@ export class AttentionEngine {
     ids.forEach((id, i) => {
       if (!Number.isInteger(id) || id < 0 || id >= m.vocabSize) throw new Error(`token id ${id} at position ${i} is outside the vocabulary (0..${m.vocabSize - 1})`);
     });
+    // A newer request cancels an older one: the old analysis is freed now, a run still in flight is dropped when
+    // it returns, and runs never overlap on the session.
+    const gen = ++this.generation;
     this.current?.dispose();
+    this.current = undefined;
     const T = ids.length;
-    const input = new this.ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, T]);
-    const outputs = await this.session.run({ [m.inputs.ids.name]: input });
-    const analysis = new Analysis(m, outputs, T, this.device);
-    this.current = analysis;
-    return analysis;
+    const job = this.queue.then(async () => {
+      if (gen !== this.generation || this.released) throw new CancelledError();
+      const input = new this.ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, T]);
+      const outputs = await this.session.run({ [m.inputs.ids.name]: input });
+      const analysis = new Analysis(m, outputs, T, this.device);
+      if (gen !== this.generation || this.released) {
+        analysis.dispose();
+        throw new CancelledError();
+      }
+      this.current = analysis;
+      return analysis;
+    });
+    this.queue = job.catch(() => undefined);
+    return job;
   }
 
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
     this.current?.dispose();
+    await this.queue;
     await this.session.release();
   }
 }
@@ -108,7 +147,9 @@ export class Analysis {
     private readonly outputs: Ort.InferenceSession.OnnxValueMapType,
     readonly tokens: number,
     private readonly device: GPUDevice | undefined,
-  ) {}
+  ) {
+    liveOutputs.count += Object.keys(outputs).length;
+  }
 
   private out(name: string): Ort.Tensor {
     if (this.disposed) throw new Error('this analysis was replaced by a newer one');
@@ -175,11 +216,134 @@ export class Analysis {
     return { query, tokens: T, layers };
   }
 
+  private readonly lseCache = new Map<number, Float32Array>();
+
+  private onGpu(layer: number): boolean {
+    return !!this.device && this.out(perLayer(this.m.outputs.q.name, layer)).location === 'gpu-buffer';
+  }
+
+  /** Q/K of a layer as shapes plus, on WebGPU, ORT's buffers; on wasm, as CPU tensors. */
+  private async qk(layer: number): Promise<{ q: Tensor; k: Tensor; gpu?: undefined } | { q: Strided; k: Strided; gpu: { q: GPUBuffer; k: GPUBuffer } }> {
+    const m = this.m;
+    const qn = perLayer(m.outputs.q.name, layer);
+    const kn = perLayer(m.outputs.k.name, layer);
+    if (this.onGpu(layer)) {
+      const qo = this.out(qn);
+      const ko = this.out(kn);
+      return { q: new Strided(qo.dims, m.outputs.q.layout), k: new Strided(ko.dims, m.outputs.k.layout), gpu: { q: qo.gpuBuffer as GPUBuffer, k: ko.gpuBuffer as GPUBuffer } };
+    }
+    return { q: await this.cpu(qn, m.outputs.q.layout), k: await this.cpu(kn, m.outputs.k.layout) };
+  }
+
+  /** Q/K of a layer as CPU tensors (downloaded from the GPU when needed). */
+  async qkTensors(layer: number): Promise<{ q: Tensor; k: Tensor }> {
+    const m = this.m;
+    return { q: await this.cpu(perLayer(m.outputs.q.name, layer), m.outputs.q.layout), k: await this.cpu(perLayer(m.outputs.k.name, layer), m.outputs.k.layout) };
+  }
+
+  /** Row log-sum-exps of a layer's sub-heads [qkHeads, T], computed once per analysis. */
+  async lse(layer: number): Promise<Float32Array> {
+    let v = this.lseCache.get(layer);
+    if (!v) {
+      const x = await this.qk(layer);
+      v = x.gpu ? await rowLseGpu(this.device!, { ...x, scale: this.m.scale }, x.gpu) : rowLseCpu({ q: x.q, k: x.k, scale: this.m.scale });
+      this.lseCache.set(layer, v);
+    }
+    return v;
+  }
+
+  private pair(head: number): [number, number] {
+    return this.m.attention === 'softmax' ? [head, -1] : subHeads(this.m.pairing, head, this.m.heads);
+  }
+
+  /** For one key token: the weight every query gives it, per head (A, or A1 − λA2) [heads][T]. */
+  async columns(layer: number, key: number): Promise<Float32Array[]> {
+    const x = await this.qk(layer);
+    const lse = await this.lse(layer);
+    const p = { ...x, scale: this.m.scale, lse, key };
+    const sub = x.gpu ? await attentionColumnsGpu(this.device!, p, x.gpu) : attentionColumnsCpu(p as Parameters<typeof attentionColumnsCpu>[0]);
+    const T = this.tokens;
+    const lambda = (await this.lambda(layer)) ?? 0;
+    return Array.from({ length: this.m.heads }, (_, h) => {
+      const [s1, s2] = this.pair(h);
+      const c = sub.slice(s1 * T, (s1 + 1) * T);
+      if (s2 >= 0) for (let i = 0; i < T; i++) c[i] -= lambda * sub[s2 * T + i];
+      return c;
+    });
+  }
+
+  /** A head's map pooled to at most maxCells² cells by signed max-|a| [P, P]. */
+  async map(layer: number, head: number, maxCells = 512): Promise<{ cells: number; data: Float32Array }> {
+    const x = await this.qk(layer);
+    const [s1, s2] = this.pair(head);
+    const p = { ...x, scale: this.m.scale, lse: await this.lse(layer), s1, s2, lambda: (await this.lambda(layer)) ?? 0, maxCells };
+    const data = x.gpu ? await attentionMapGpu(this.device!, p, x.gpu) : attentionMapCpu(p as Parameters<typeof attentionMapCpu>[0]);
+    return { cells: Math.min(this.tokens, maxCells), data };
+  }
+
+  /** Statistics of every head of a layer. */
+  async stats(layer: number): Promise<HeadStats[]> {
+    const x = await this.qk(layer);
+    const lambda = (await this.lambda(layer)) ?? 0;
+    if (!x.gpu) {
+      // One fused pass on the CPU; it also yields the layer's row log-sum-exps.
+      const pairs = Array.from({ length: this.m.heads }, (_, h) => this.pair(h));
+      const { stats, lse } = layerStatsCpu(x.q, x.k, this.m.scale, pairs, lambda);
+      if (!this.lseCache.has(layer)) this.lseCache.set(layer, lse);
+      return stats;
+    }
+    const lse = await this.lse(layer);
+    const out: HeadStats[] = [];
+    for (let h = 0; h < this.m.heads; h++) {
+      const [s1, s2] = this.pair(h);
+      out.push(await headStatsGpu(this.device!, { ...x, scale: this.m.scale, lse, s1, s2, lambda }, x.gpu));
+    }
+    return out;
+  }
+
+  /** The what-if views of one head's row (WHAT_IF_VIEWS order) [views, T]. */
+  async whatIf(layer: number, head: number, query: number): Promise<Float32Array> {
+    const x = await this.qk(layer);
+    const [s1, s2] = this.pair(head);
+    const p = { ...x, scale: this.m.scale, lse: await this.lse(layer), s1, s2, lambda: (await this.lambda(layer)) ?? 0, query };
+    return x.gpu ? whatIfGpu(this.device!, p, x.gpu) : whatIfCpu(p as Parameters<typeof whatIfCpu>[0]);
+  }
+
+  /** Attention rollout for one query row over all layers, on |A| or the positive part (a view, not the model's flow). */
+  async rollout(query: number, mode: 'abs' | 'positive'): Promise<Float32Array> {
+    if (!Number.isInteger(query) || query < 0 || query >= this.tokens) throw new Error(`query ${query} is outside 0..${this.tokens - 1}`);
+    let r: Float32Array = new Float32Array(this.tokens);
+    r[query] = 1;
+    for (let l = this.m.layers - 1; l >= 0; l--) {
+      const x = await this.qk(l);
+      const pairs = Array.from({ length: this.m.heads }, (_, h) => this.pair(h));
+      const p = { ...x, scale: this.m.scale, lse: await this.lse(l), pairs, lambda: (await this.lambda(l)) ?? 0, mode, query, r };
+      r = x.gpu ? await rolloutStepGpu(this.device!, p, x.gpu) : rolloutStepCpu(p as Parameters<typeof rolloutStepCpu>[0]);
+    }
+    return r;
+  }
+
+  /** Value-weighted row of one head: |a_ij|·‖(g⊙v_j)W_O,h‖ (· 1/rms_i for DIFF). */
+  async valueWeighted(layer: number, head: number, query: number): Promise<Float32Array> {
+    const row = (await this.rows(query)).layers[layer].heads[head].a;
+    const T = this.tokens;
+    const vn = await this.cpu(perLayer(this.m.outputs.valueNorm.name, layer), this.m.outputs.valueNorm.layout);
+    const norms = vn.data.slice(vn.offset({ head }), vn.offset({ head }) + T);
+    let scale = 1;
+    if (this.m.outputs.rowScale) {
+      const rs = await this.cpu(perLayer(this.m.outputs.rowScale.name, layer), this.m.outputs.rowScale.layout);
+      scale = rs.data[rs.offset({ head, token: query })];
+    }
+    return this.device ? valueWeightedGpu(this.device, row, norms, scale) : valueWeightedCpu(row, norms, scale);
+  }
+
   /** Frees the outputs (GPU buffers included). Idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.cpuCache.clear();
+    this.lseCache.clear();
     for (const t of Object.values(this.outputs)) t.dispose();
+    liveOutputs.count -= Object.keys(this.outputs).length;
   }
 }

@@ -5,6 +5,7 @@
  * every length and layout.
  */
 import type { Tensor } from '../../../src/core/attention';
+import { createCounted, destroyCounted } from './gpuRun';
 import { validateAttentionRowsInput, type AttentionRowsInput, type AttentionRowsShape } from './attentionRows.cpu';
 
 const WG = 256;
@@ -106,7 +107,7 @@ export async function attentionRowsGpu(device: GPUDevice, x: AttentionRowsShape 
   const U = GPUBufferUsage;
   const made: GPUBuffer[] = [];
   const make = (size: number, usage: number) => {
-    const b = device.createBuffer({ size: Math.max(16, Math.ceil(size / 4) * 4), usage });
+    const b = createCounted(device, size, usage);
     made.push(b);
     return b;
   };
@@ -144,6 +145,6 @@ export async function attentionRowsGpu(device: GPUDevice, x: AttentionRowsShape 
     read.unmap();
     return out;
   } finally {
-    made.forEach((b) => b.destroy());
+    made.forEach(destroyCounted);
   }
 }

@@ -6,6 +6,19 @@ import type { Strided, Tensor } from '../../../src/core/attention';
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
+/** Buffers our kernels have created and not yet destroyed (ORT's own buffers are not counted). Tests read it. */
+export const kernelBuffers = { live: 0 };
+
+/** Creates a buffer that is counted in kernelBuffers until `destroyCounted`. */
+export function createCounted(device: GPUDevice, size: number, usage: number): GPUBuffer {
+  kernelBuffers.live++;
+  return device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage });
+}
+export function destroyCounted(b: GPUBuffer): void {
+  kernelBuffers.live--;
+  b.destroy();
+}
+
 export function pipelineFor(device: GPUDevice, label: string, code: string): GPUComputePipeline {
   let m = pipelines.get(device);
   if (!m) pipelines.set(device, (m = new Map()));
@@ -54,7 +67,7 @@ export async function runKernel(device: GPUDevice, run: KernelRun): Promise<Floa
   const U = GPUBufferUsage;
   const made: GPUBuffer[] = [];
   const make = (size: number, usage: number) => {
-    const b = device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage });
+    const b = createCounted(device, size, usage);
     made.push(b);
     return b;
   };
@@ -91,7 +104,7 @@ export async function runKernel(device: GPUDevice, run: KernelRun): Promise<Floa
     read.unmap();
     return result;
   } finally {
-    made.forEach((b) => b.destroy());
+    made.forEach(destroyCounted);
   }
 }
 

@@ -1,0 +1,57 @@
+/**
+ * Statistics of every head of a layer on the CPU, fused for speed: each row's logits are computed once per
+ * sub-head, giving the row's log-sum-exp (kept for columns, maps and rollout) and every head's per-row figures in
+ * one pass. Same figures as the headStats kernel and its CPU twin (a unit test compares them).
+ */
+import { logitRow, type Tensor } from '../../src/core/attention';
+import { ROW_STATS, SMALL, reduceHeadStats, type HeadStats } from './kernels/headStats.cpu';
+
+export function layerStatsCpu(
+  q: Tensor,
+  k: Tensor,
+  scale: number,
+  pairs: [number, number][],
+  lambda: number,
+): { stats: HeadStats[]; lse: Float32Array } {
+  const T = k.dim('token');
+  const H = k.dim('qkHead');
+  const lse = new Float32Array(H * T);
+  const rows = pairs.map(() => new Float32Array(T * ROW_STATS));
+  const x = Array.from({ length: H }, () => new Float64Array(T));
+  const p = Array.from({ length: H }, () => new Float64Array(T));
+  for (let i = 0; i < T; i++) {
+    for (let s = 0; s < H; s++) {
+      const xs = x[s];
+      const ps = p[s];
+      logitRow(q, k, s, i, scale, xs);
+      let m = -Infinity;
+      for (let j = 0; j <= i; j++) if (xs[j] > m) m = xs[j];
+      let sum = 0;
+      for (let j = 0; j <= i; j++) sum += ps[j] = Math.exp(xs[j] - m);
+      lse[s * T + i] = m + Math.log(sum);
+      const inv = 1 / sum;
+      for (let j = 0; j <= i; j++) ps[j] *= inv;
+    }
+    pairs.forEach(([s1, s2], h) => {
+      const p1 = p[s1];
+      const p2 = s2 >= 0 ? p[s2] : undefined;
+      let e1 = 0, e2 = 0, neg = 0, small = 0, total = 0;
+      for (let j = 0; j <= i; j++) {
+        const a1 = p1[j];
+        if (a1 > 0) e1 -= a1 * Math.log(a1);
+        let a = a1;
+        if (p2) {
+          const a2 = p2[j];
+          if (a2 > 0) e2 -= a2 * Math.log(a2);
+          a = a1 - lambda * a2;
+        }
+        if (a < 0) neg -= a;
+        if (Math.abs(a) < SMALL) small++;
+        total += a;
+      }
+      const first = p2 ? p1[0] - lambda * p2[0] : p1[0];
+      rows[h].set([e1, e2, neg, small, first, total], i * ROW_STATS);
+    });
+  }
+  return { stats: rows.map((r, h) => reduceHeadStats(r, T, pairs[h][1] >= 0, lambda)), lse };
+}
