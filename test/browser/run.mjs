@@ -1,26 +1,12 @@
 // Browser tests: serves the repository on 127.0.0.1 (a secure context, as WebGPU needs), opens the test page
 // in headless Chromium with and without WebGPU, and prints `browser: N passed, N failed`.
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { dirname, extname, join, normalize } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from './chromium.mjs';
+import { serve } from './server.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.html': 'text/html', '.map': 'application/json', '.json': 'application/json' };
-const page = '<!DOCTYPE html><meta charset="utf-8"><title>browser tests</title><script type="module" src="/out/test/browser/page.js"></script>';
-
-const server = createServer((req, res) => {
-  const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-  if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(page);
-  const file = normalize(join(root, path));
-  if (!file.startsWith(root) || !/^\/(dist|out|media\/models|test\/fixtures)\//.test(path) || !existsSync(file) || !statSync(file).isFile()) return res.writeHead(404).end();
-  res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-  if (req.method === 'HEAD') return res.end();
-  createReadStream(file).pipe(res);
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const url = `http://127.0.0.1:${server.address().port}/`;
+const { url, close } = await serve(root, '/out/test/browser/page.js');
 
 let passed = 0;
 let failed = 0;
@@ -57,6 +43,6 @@ for (const mode of ['webgpu', 'nogpu']) {
     await context.close();
   }
 }
-server.close();
+close();
 console.log(`browser: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -1,0 +1,33 @@
+// The engine benchmark (Node): one child process per sequence length so each peak-memory figure is that length's
+// own. Prints the JSON of every point and a table; writes bench/results/node.json.
+//   npm run bench            (all lengths)        npm run bench -- 256 1024   (some)
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const lengths = process.argv.slice(2).map(Number).filter(Boolean);
+const Ts = lengths.length ? lengths : [256, 1024, 2048, 4096, 8192];
+const points = [];
+for (const T of Ts) {
+  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', join(root, 'out/bench/engineBench.cjs'), '--T', String(T)], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 15 * 60 * 1000,
+  });
+  const line = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const point = line ? JSON.parse(line) : { T, error: (r.error?.message ?? r.stderr ?? 'no output').split('\n')[0] };
+  if (r.status !== 0 && !point.error) point.error = `exit ${r.status}`;
+  points.push(point);
+  console.log(JSON.stringify(point));
+}
+const f = (v, d = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '—');
+const rows = [
+  '| T | forward, ORT web wasm (ms) | forward, ORT node (ms) | web / node | rows, all heads, 1 query (ms) | stats, all heads (ms) | stats / forward | peak RSS (MB) | note |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...points.map((p) => `| ${p.T} | ${f(p.forwardWebMs)} | ${f(p.forwardNodeMs)} | ${f(p.forwardRatio, 2)} | ${f(p.rowsAllHeadsMs, 2)} | ${f(p.statsAllHeadsMs)} | ${f(p.statsOverForward, 2)} | ${f(p.peakRssMb, 0)} | ${p.error ?? ''} |`),
+];
+console.log('\n' + rows.join('\n'));
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+writeFileSync(join(root, 'bench/results/node.json'), JSON.stringify({ date: new Date().toISOString(), points }, null, 2) + '\n');
