@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
-import type { Capabilities, ProbeResult } from './core/protocol';
+import { BundledModels, type BundledModel } from './analysis/bundledModels';
+import type { AnalysisInfo, Capabilities, ProbeResult, RowsPayload } from './core/protocol';
+import type { TokenSpan } from './core/tokenizer';
 import { PanelProvider, describeAdapter } from './panel/panelProvider';
 import { StatusItem } from './statusItem';
 
@@ -8,12 +10,17 @@ export interface AttentionInspectorApi {
   capabilities(): Capabilities | undefined;
   whenReady(): Promise<Capabilities>;
   runProbe(tokens?: number): Promise<ProbeResult>;
+  /** Tokenizes `text` and runs a bundled model on it in the panel. */
+  analyzeText(text: string, model?: BundledModel): Promise<{ info: AnalysisInfo; spans: TokenSpan[] }>;
+  /** Rows of every layer and head for one query token of the last analysis. */
+  rows(query: number): Promise<RowsPayload>;
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionInspectorApi {
   const log = vscode.window.createOutputChannel('Attention Inspector', { log: true });
   const panel = new PanelProvider(context.extensionUri, log);
   const status = new StatusItem(panel);
+  const models = new BundledModels(context.extensionUri);
 
   context.subscriptions.push(
     log,
@@ -36,6 +43,11 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
     capabilities: () => panel.capabilities,
     whenReady: () => panel.whenReady(),
     runProbe: (tokens) => panel.runProbe(tokens),
+    analyzeText: async (text, model = 'twin-diff') => {
+      const { ids, spans } = await models.tokenize(model, text);
+      return { info: await panel.analyze(model, ids), spans };
+    },
+    rows: (query) => panel.rows(query),
   };
 }
 

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { parseToWebview, type BackendPreference, type ToHost, type ToWebview } from '../src/core/protocol';
+import { AnalysisController } from './analysisController';
 import { detectCapabilities } from './capabilities';
 import { configureOrt } from './engine/ortRuntime';
 import { runProbe } from './engine/probe';
@@ -11,6 +13,8 @@ const body = document.body.dataset;
 const ortBase = body.ortBase ?? '';
 const probeUrl = body.probe ?? '';
 const missingFiles = safeJsonArray(body.missing);
+// The CSP forbids eval: zod must not try to compile validators with new Function.
+z.config({ jitless: true });
 
 const state: RuntimeViewState = { running: false, missingFiles, probe: vscode.getState()?.probe };
 let preference: BackendPreference = 'auto';
@@ -22,6 +26,8 @@ function serial<T>(job: () => Promise<T>): Promise<T> {
   modelWork = next.catch(() => undefined);
   return next;
 }
+
+const analyses = new AnalysisController(body.models ?? '', serial);
 
 function send(msg: ToHost): void {
   vscode.postMessage(msg);
@@ -84,6 +90,26 @@ async function handle(msg: ToWebview): Promise<void> {
       }
       return;
     }
+    case 'analysis/run': {
+      try {
+        if (missingFiles.length) throw new Error(`files missing from the extension: ${missingFiles.join(', ')}`);
+        const caps = await detectCapabilities(msg.backendPreference);
+        await configureOrt(ortBase);
+        const result = await analyses.run(msg.model, caps.backend, msg.ids);
+        log('info', `analysis ${msg.id}: ${result.tokens} tokens with ${result.model} on ${result.backend}`);
+        send({ method: 'analysis/run/done', id: msg.id, ok: true, result });
+      } catch (e) {
+        send({ method: 'analysis/run/done', id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) });
+      }
+      return;
+    }
+    case 'analysis/rows':
+      try {
+        send({ method: 'analysis/rows/done', id: msg.id, ok: true, result: await analyses.rows(msg.query) });
+      } catch (e) {
+        send({ method: 'analysis/rows/done', id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) });
+      }
+      return;
   }
 }
 

@@ -41,16 +41,46 @@ export interface ProbeResult {
   runMs: number;
 }
 
+export interface AnalysisInfo {
+  model: string;
+  backend: Backend;
+  tokens: number;
+  layers: number;
+  heads: number;
+  /** λ per layer for DIFF V1 models, empty for softmax models. */
+  lambdas: number[];
+}
+
+/**
+ * Every layer's and head's row for one query, as compact typed arrays [layers · heads · tokens], row-major:
+ * `a` is what the model used (A, or A1 − λA2); `a1`/`a2` are DIFF's two maps (absent for softmax models).
+ */
+export interface RowsPayload {
+  query: number;
+  layers: number;
+  heads: number;
+  tokens: number;
+  a: Float32Array;
+  a1?: Float32Array;
+  a2?: Float32Array;
+}
+
 /** Host → webview. */
 export type ToWebview =
   | { method: 'config/didChange'; backendPreference: BackendPreference }
-  | { method: 'probe/run'; id: number; backendPreference: BackendPreference; tokens: number };
+  | { method: 'probe/run'; id: number; backendPreference: BackendPreference; tokens: number }
+  | { method: 'analysis/run'; id: number; backendPreference: BackendPreference; model: string; ids: Int32Array }
+  | { method: 'analysis/rows'; id: number; query: number };
 
 /** Webview → host. */
 export type ToHost =
   | { method: 'webview/ready'; capabilities: Capabilities }
   | { method: 'probe/run/done'; id: number; ok: true; result: ProbeResult }
   | { method: 'probe/run/done'; id: number; ok: false; error: string }
+  | { method: 'analysis/run/done'; id: number; ok: true; result: AnalysisInfo }
+  | { method: 'analysis/run/done'; id: number; ok: false; error: string }
+  | { method: 'analysis/rows/done'; id: number; ok: true; result: RowsPayload }
+  | { method: 'analysis/rows/done'; id: number; ok: false; error: string }
   | { method: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
 export type ToHostMethod = ToHost['method'];
@@ -111,6 +141,40 @@ function checkProbeResult(v: unknown): string | null {
   return null;
 }
 
+const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+
+function checkAnalysisInfo(v: unknown): string | null {
+  if (!isObj(v)) return 'result must be an object';
+  if (!isStr(v.model) || !MODEL_NAME.test(v.model)) return 'result.model must be a package name';
+  if (!isBackend(v.backend)) return 'result.backend must be "webgpu" or "wasm"';
+  for (const k of ['tokens', 'layers', 'heads'] as const) if (!isInt(v[k]) || (v[k] as number) < 1) return `result.${k} must be a positive integer`;
+  if (!Array.isArray(v.lambdas) || !v.lambdas.every(isNum)) return 'result.lambdas must be an array of numbers';
+  return null;
+}
+
+function checkRows(v: unknown): string | null {
+  if (!isObj(v)) return 'result must be an object';
+  for (const k of ['layers', 'heads', 'tokens'] as const) if (!isInt(v[k]) || (v[k] as number) < 1) return `result.${k} must be a positive integer`;
+  if (!isInt(v.query) || (v.query as number) < 0 || (v.query as number) >= (v.tokens as number)) return 'result.query must be a token index';
+  const n = (v.layers as number) * (v.heads as number) * (v.tokens as number);
+  for (const k of ['a', 'a1', 'a2'] as const) {
+    if (k !== 'a' && v[k] === undefined) continue;
+    if (!(v[k] instanceof Float32Array)) return `result.${k} must be a Float32Array`;
+    if ((v[k] as Float32Array).length !== n) return `result.${k} has ${(v[k] as Float32Array).length} values, layers × heads × tokens = ${n}`;
+  }
+  return null;
+}
+
+function parseDone(raw: Obj, check: (v: unknown) => string | null): Parsed<ToHost> {
+  if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
+  if (raw.ok === true) {
+    const r = check(raw.result);
+    return r ? fail(raw, r) : { ok: true, message: raw as ToHost };
+  }
+  if (raw.ok === false) return isStr(raw.error) ? { ok: true, message: raw as ToHost } : fail(raw, 'error must be a string');
+  return fail(raw, 'ok must be a boolean');
+}
+
 export function parseToHost(raw: unknown): Parsed<ToHost> {
   if (!isObj(raw) || !isStr(raw.method)) return fail(raw, 'not an object with a string "method"');
   switch (raw.method) {
@@ -118,17 +182,12 @@ export function parseToHost(raw: unknown): Parsed<ToHost> {
       const r = checkCapabilities(raw.capabilities);
       return r ? fail(raw, r) : { ok: true, message: raw as ToHost };
     }
-    case 'probe/run/done': {
-      if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
-      if (raw.ok === true) {
-        const r = checkProbeResult(raw.result);
-        return r ? fail(raw, r) : { ok: true, message: raw as ToHost };
-      }
-      if (raw.ok === false) {
-        return isStr(raw.error) ? { ok: true, message: raw as ToHost } : fail(raw, 'error must be a string');
-      }
-      return fail(raw, 'ok must be a boolean');
-    }
+    case 'probe/run/done':
+      return parseDone(raw, checkProbeResult);
+    case 'analysis/run/done':
+      return parseDone(raw, checkAnalysisInfo);
+    case 'analysis/rows/done':
+      return parseDone(raw, checkRows);
     case 'log': {
       if (!(raw.level === 'info' || raw.level === 'warn' || raw.level === 'error')) {
         return fail(raw, 'level must be info, warn or error');
@@ -153,6 +212,16 @@ export function parseToWebview(raw: unknown): Parsed<ToWebview> {
       if (!isInt(raw.tokens) || raw.tokens < 1 || raw.tokens > 4096) return fail(raw, 'tokens must be an integer in 1..4096');
       return { ok: true, message: raw as ToWebview };
     }
+    case 'analysis/run': {
+      if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
+      if (!isPreference(raw.backendPreference)) return fail(raw, 'backendPreference must be auto, webgpu or wasm');
+      if (!isStr(raw.model) || !MODEL_NAME.test(raw.model)) return fail(raw, 'model must be a package name');
+      if (!(raw.ids instanceof Int32Array)) return fail(raw, 'ids must be an Int32Array');
+      return { ok: true, message: raw as ToWebview };
+    }
+    case 'analysis/rows':
+      if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
+      return isInt(raw.query) && raw.query >= 0 ? { ok: true, message: raw as ToWebview } : fail(raw, 'query must be a non-negative integer');
     default:
       return fail(raw, 'unknown method');
   }

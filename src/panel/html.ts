@@ -6,6 +6,8 @@ export interface PanelHtmlInput {
   styleUri: string;
   ortBaseUri: string;
   probeUri: string;
+  /** Folder of the bundled model packages, ending in "/". */
+  modelsUri: string;
   /** Files the host found missing from the extension; the panel shows them instead of loading ORT. */
   missingFiles: string[];
 }
@@ -36,7 +38,7 @@ export function panelHtml(input: PanelHtmlInput): string {
 <link href="${escapeAttr(input.styleUri)}" rel="stylesheet">
 <title>Attention Inspector</title>
 </head>
-<body data-ort-base="${escapeAttr(input.ortBaseUri)}" data-probe="${escapeAttr(input.probeUri)}" data-missing="${escapeAttr(JSON.stringify(input.missingFiles))}">
+<body data-ort-base="${escapeAttr(input.ortBaseUri)}" data-probe="${escapeAttr(input.probeUri)}" data-models="${escapeAttr(input.modelsUri)}" data-missing="${escapeAttr(JSON.stringify(input.missingFiles))}">
 <main id="app" aria-live="polite"><p class="muted">Starting…</p></main>
 <script type="module" nonce="${nonce}" src="${escapeAttr(input.scriptUri)}"></script>
 </body>

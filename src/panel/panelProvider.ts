@@ -4,9 +4,11 @@ import { ORT_DIR, ORT_RUNTIME_FILES } from '../core/ortFiles';
 import { PROBE_FILE } from '../core/probe';
 import {
   parseToHost,
+  type AnalysisInfo,
   type BackendPreference,
   type Capabilities,
   type ProbeResult,
+  type RowsPayload,
   type ToWebview,
 } from '../core/protocol';
 import { Deferred } from './deferred';
@@ -23,7 +25,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
   private view: vscode.WebviewView | undefined;
   private ready = new Deferred<Capabilities>();
   private capabilitiesValue: Capabilities | undefined;
-  private readonly pending = new Map<number, Deferred<ProbeResult>>();
+  private readonly pending = new Map<number, Deferred<unknown>>();
   private nextId = 1;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly onDidChangeCapabilitiesEmitter = new vscode.EventEmitter<Capabilities>();
@@ -60,6 +62,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
       styleUri: uri('media', 'panel.css'),
       ortBaseUri: uri(ORT_DIR) + '/',
       probeUri: uri('dist', PROBE_FILE),
+      modelsUri: uri('media', 'models') + '/',
       missingFiles: missing,
     });
     const subs: vscode.Disposable[] = [];
@@ -96,7 +99,9 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
         this.onDidChangeCapabilitiesEmitter.fire(msg.capabilities);
         this.post({ method: 'config/didChange', backendPreference: backendPreference() });
         break;
-      case 'probe/run/done': {
+      case 'probe/run/done':
+      case 'analysis/run/done':
+      case 'analysis/rows/done': {
         const waiting = this.pending.get(msg.id);
         if (!waiting) {
           this.log.warn(`answer for request ${msg.id}, which is no longer waited for (timed out or replaced)`);
@@ -138,19 +143,34 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     return Promise.race([this.ready.promise, timer.promise]).finally(() => timer.resolve(undefined as never));
   }
 
-  /** Runs the probe model in the webview and returns what it measured. */
-  async runProbe(tokens = 16): Promise<ProbeResult> {
+  /** Sends a request to the webview and waits, with the configured timeout, for the answer with its id. */
+  private async request<R>(what: string, build: (id: number) => ToWebview): Promise<R> {
     await this.whenReady();
     const id = this.nextId++;
     const seconds = timeoutSeconds();
-    const waiting = new Deferred<ProbeResult>(
+    const waiting = new Deferred<unknown>(
       seconds * 1000,
-      `The panel did not answer the runtime check within ${seconds} s (setting attentionInspector.webviewTimeoutSeconds). It may have been reloaded or closed; run the command again.`,
+      `The panel did not answer the ${what} within ${seconds} s (setting attentionInspector.webviewTimeoutSeconds). It may have been reloaded or closed; run the command again.`,
     );
     this.pending.set(id, waiting);
     waiting.promise.catch(() => this.pending.delete(id));
-    this.post({ method: 'probe/run', id, backendPreference: backendPreference(), tokens });
-    return waiting.promise;
+    this.post(build(id));
+    return waiting.promise as Promise<R>;
+  }
+
+  /** Runs the probe model in the webview and returns what it measured. */
+  runProbe(tokens = 16): Promise<ProbeResult> {
+    return this.request('runtime check', (id) => ({ method: 'probe/run', id, backendPreference: backendPreference(), tokens }));
+  }
+
+  /** Runs a bundled model on token ids in the webview; the analysis stays there until the next one replaces it. */
+  analyze(model: string, ids: Int32Array): Promise<AnalysisInfo> {
+    return this.request('analysis', (id) => ({ method: 'analysis/run', id, backendPreference: backendPreference(), model, ids }));
+  }
+
+  /** Every layer's and head's row for one query of the current analysis. */
+  rows(query: number): Promise<RowsPayload> {
+    return this.request('row request', (id) => ({ method: 'analysis/rows', id, query }));
   }
 
   dispose(): void {

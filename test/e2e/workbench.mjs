@@ -33,11 +33,21 @@ export async function openFile(page, name) {
 
 /** Switches the colour theme through the palette's theme picker, as a user would. */
 export async function setTheme(page, label) {
-  await runFromPalette(page, 'Preferences: Color Theme');
-  const input = page.locator('.quick-input-widget input');
-  await input.fill(label);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
-  await row.waitFor({ timeout: 20_000 });
-  await row.click();
-  await page.waitForTimeout(500);
+  // The theme picker can open slowly on a loaded machine; a second try reopens it.
+  for (let attempt = 0; ; attempt++) {
+    await runFromPalette(page, 'Preferences: Color Theme');
+    const input = page.locator('.quick-input-widget input');
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
+    try {
+      await page.locator('.quick-input-widget input[placeholder*="Select Color Theme"]').waitFor({ timeout: 15_000 });
+      await input.fill(label);
+      await row.waitFor({ timeout: 15_000 });
+      await row.click();
+      await page.waitForTimeout(500);
+      return;
+    } catch (e) {
+      if (attempt >= 1) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
 }

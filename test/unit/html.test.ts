@@ -8,6 +8,7 @@ const input = {
   styleUri: 'https://x/media/panel.css',
   ortBaseUri: 'https://x/dist/ort/',
   probeUri: 'https://x/dist/probe.onnx',
+  modelsUri: 'https://x/media/models/',
   missingFiles: ['dist/ort/a "b".wasm'],
 };
 

@@ -76,3 +76,42 @@ suite('Attention Inspector in the extension host', () => {
     assert.ok(r.maxAbsError < 1e-5, 'recovered');
   });
 });
+
+suite('Analyses through the panel (bundled twins, real engine)', () => {
+  const text = 'def attend(query, keys):\r\n    # weights 🫥 sum to one\n    return softmax(query @ keys.T)\n';
+
+  test('analyzeText runs twin-diff in the webview and rows arrive as typed arrays that sum to 1 − λ per head', async () => {
+    const a = await api();
+    const { info, spans } = await a.analyzeText(text, 'twin-diff');
+    assert.equal(info.model, 'twin-diff');
+    assert.equal(info.tokens, spans.length);
+    assert.equal(spans.at(-1)!.end, text.length, 'token ranges tile the text');
+    assert.equal(info.lambdas.length, info.layers);
+    const rows = await a.rows(info.tokens - 1);
+    assert.ok(rows.a instanceof Float32Array && rows.a1 instanceof Float32Array, 'typed arrays survive the webview → host trip');
+    assert.equal(rows.a.length, info.layers * info.heads * info.tokens);
+    for (let l = 0; l < info.layers; l++) {
+      for (let h = 0; h < info.heads; h++) {
+        const o = (l * info.heads + h) * info.tokens;
+        const sum = rows.a.subarray(o, o + info.tokens).reduce((s, v) => s + v, 0);
+        assert.ok(Math.abs(sum - (1 - info.lambdas[l])) < 1e-4, `layer ${l} head ${h}: ${sum} vs 1 − λ`);
+      }
+    }
+  });
+
+  test('twin-softmax rows sum to 1, and asking for a token outside the text fails with a message', async () => {
+    const a = await api();
+    const { info } = await a.analyzeText(text, 'twin-softmax');
+    assert.deepEqual(info.lambdas, []);
+    const rows = await a.rows(3);
+    assert.equal(rows.a1, undefined);
+    const first = rows.a.subarray(0, info.tokens);
+    assert.ok(Math.abs(first.reduce((s, v) => s + v, 0) - 1) < 1e-4);
+    assert.ok(first.subarray(4).every((v) => v === 0), 'causal: nothing after the query');
+    await assert.rejects(a.rows(info.tokens + 5), /outside 0\.\./);
+  });
+
+  test('empty text is refused before it reaches the panel', async () => {
+    await assert.rejects((await api()).analyzeText(''), /nothing to analyse/);
+  });
+});

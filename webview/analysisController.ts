@@ -1,0 +1,72 @@
+/**
+ * Answers the host's analysis requests: loads a bundled model package (manifest checked with the shared schema),
+ * keeps one engine per model and backend, runs the newest request (older ones are cancelled by the engine), and
+ * sends rows back as compact typed arrays.
+ */
+import { parseManifest } from '../src/core/manifest';
+import type { AnalysisInfo, Backend, RowsPayload } from '../src/core/protocol';
+import { AttentionEngine, type Analysis } from './engine/engine';
+import { ort } from './engine/ortRuntime';
+
+export class AnalysisController {
+  private readonly engines = new Map<string, Promise<AttentionEngine>>();
+  private current: { analysis: Analysis; info: AnalysisInfo } | undefined;
+
+  constructor(
+    private readonly modelsBase: string,
+    /** Runs model work one job at a time (ORT cannot create two WebGPU sessions at once). */
+    private readonly serial: <T>(job: () => Promise<T>) => Promise<T>,
+  ) {}
+
+  private engine(model: string, backend: Backend): Promise<AttentionEngine> {
+    const key = `${model}@${backend}`;
+    let e = this.engines.get(key);
+    if (!e) {
+      e = this.serial(async () => {
+        const base = `${this.modelsBase}${model}/`;
+        const mr = await fetch(`${base}manifest.json`);
+        if (!mr.ok) throw new Error(`model "${model}": manifest.json could not be loaded (HTTP ${mr.status})`);
+        const parsed = parseManifest(await mr.json(), `${model}/manifest.json`);
+        if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+        const or = await fetch(base + parsed.manifest.files.onnx);
+        if (!or.ok) throw new Error(`model "${model}": ${parsed.manifest.files.onnx} could not be loaded (HTTP ${or.status})`);
+        return AttentionEngine.create(ort, parsed.manifest, new Uint8Array(await or.arrayBuffer()), backend);
+      });
+      e.catch(() => this.engines.delete(key));
+      this.engines.set(key, e);
+    }
+    return e;
+  }
+
+  async run(model: string, backend: Backend, ids: Int32Array): Promise<AnalysisInfo> {
+    const engine = await this.engine(model, backend);
+    this.current = undefined;
+    const analysis = await engine.analyze(Array.from(ids)); // a newer run cancels this one inside the engine
+    const m = engine.manifest;
+    const lambdas: number[] = [];
+    if (m.attention !== 'softmax') for (let l = 0; l < m.layers; l++) lambdas.push((await analysis.lambda(l)) ?? 0);
+    const info: AnalysisInfo = { model, backend: engine.backend, tokens: analysis.tokens, layers: m.layers, heads: m.heads, lambdas };
+    this.current = { analysis, info };
+    return info;
+  }
+
+  async rows(query: number): Promise<RowsPayload> {
+    const c = this.current;
+    if (!c) throw new Error('no analysis to read rows from: analyse a document first');
+    const r = await c.analysis.rows(query);
+    const { layers, heads, tokens } = c.info;
+    const a = new Float32Array(layers * heads * tokens);
+    const hasPairs = r.layers[0].heads[0].a1 !== undefined;
+    const a1 = hasPairs ? new Float32Array(a.length) : undefined;
+    const a2 = hasPairs ? new Float32Array(a.length) : undefined;
+    r.layers.forEach((layer, l) =>
+      layer.heads.forEach((h, hi) => {
+        const o = (l * heads + hi) * tokens;
+        a.set(h.a, o);
+        if (a1 && h.a1) a1.set(h.a1, o);
+        if (a2 && h.a2) a2.set(h.a2, o);
+      }),
+    );
+    return { query, layers, heads, tokens, a, ...(a1 ? { a1, a2 } : {}) };
+  }
+}
