@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { BundledModels, type BundledModel } from './analysis/bundledModels';
-import type { AnalysisInfo, Capabilities, ProbeResult, RowsPayload } from './core/protocol';
+import type { AnalysisInfo, AnalysisQuery, Capabilities, ProbeResult, RowsPayload, TensorPayload } from './core/protocol';
 import type { TokenSpan } from './core/tokenizer';
 import { PanelProvider, describeAdapter } from './panel/panelProvider';
 import { StatusItem } from './statusItem';
@@ -14,6 +14,8 @@ export interface AttentionInspectorApi {
   analyzeText(text: string, model?: BundledModel): Promise<{ info: AnalysisInfo; spans: TokenSpan[] }>;
   /** Rows of every layer and head for one query token of the last analysis. */
   rows(query: number): Promise<RowsPayload>;
+  /** Columns, pooled maps, statistics, what-if views, rollout or value-weighted rows of the last analysis. */
+  query(q: AnalysisQuery): Promise<TensorPayload>;
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionInspectorApi {
@@ -48,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
       return { info: await panel.analyze(model, ids), spans };
     },
     rows: (query) => panel.rows(query),
+    query: (q) => panel.query(q),
   };
 }
 

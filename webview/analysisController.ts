@@ -4,7 +4,7 @@
  * sends rows back as compact typed arrays.
  */
 import { parseManifest } from '../src/core/manifest';
-import type { AnalysisInfo, Backend, RowsPayload } from '../src/core/protocol';
+import type { AnalysisInfo, AnalysisQuery, Backend, RowsPayload, TensorPayload } from '../src/core/protocol';
 import { AttentionEngine, type Analysis } from './engine/engine';
 import { ort } from './engine/ortRuntime';
 
@@ -50,9 +50,45 @@ export class AnalysisController {
     return info;
   }
 
+  private need() {
+    if (!this.current) throw new Error('no analysis to read from: analyse a document first');
+    return this.current;
+  }
+
+  async query(q: AnalysisQuery): Promise<TensorPayload> {
+    const { analysis: a, info } = this.need();
+    const T = info.tokens;
+    if ('layer' in q && q.layer >= info.layers) throw new Error(`layer ${q.layer} is outside 0..${info.layers - 1}`);
+    if ('head' in q && q.head >= info.heads) throw new Error(`head ${q.head} is outside 0..${info.heads - 1}`);
+    switch (q.kind) {
+      case 'columns': {
+        const cols = await a.columns(q.layer, q.key);
+        const data = new Float32Array(info.heads * T);
+        cols.forEach((c, h) => data.set(c, h * T));
+        return { kind: q.kind, dims: [info.heads, T], data };
+      }
+      case 'map': {
+        const m = await a.map(q.layer, q.head, q.maxCells);
+        return { kind: q.kind, dims: [m.cells, m.cells], data: m.data };
+      }
+      case 'stats': {
+        const st = await a.stats(q.layer);
+        const data = Float32Array.from(st.flatMap((s) => [s.entropyA1, s.entropyA2, s.negativeMass, s.smallShare, s.firstTokenMass, s.maxRowSumError]));
+        return { kind: q.kind, dims: [info.heads, 6], data };
+      }
+      case 'whatIf': {
+        const data = await a.whatIf(q.layer, q.head, q.query);
+        return { kind: q.kind, dims: [data.length / T, T], data };
+      }
+      case 'rollout':
+        return { kind: q.kind, dims: [T], data: await a.rollout(q.query, q.mode) };
+      case 'valueWeighted':
+        return { kind: q.kind, dims: [T], data: await a.valueWeighted(q.layer, q.head, q.query) };
+    }
+  }
+
   async rows(query: number): Promise<RowsPayload> {
-    const c = this.current;
-    if (!c) throw new Error('no analysis to read rows from: analyse a document first');
+    const c = this.need();
     const r = await c.analysis.rows(query);
     const { layers, heads, tokens } = c.info;
     const a = new Float32Array(layers * heads * tokens);

@@ -103,6 +103,13 @@ async function handle(msg: ToWebview): Promise<void> {
       }
       return;
     }
+    case 'analysis/query':
+      try {
+        send({ method: 'analysis/query/done', id: msg.id, ok: true, result: await analyses.query(msg.query) });
+      } catch (e) {
+        send({ method: 'analysis/query/done', id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) });
+      }
+      return;
     case 'analysis/rows':
       try {
         send({ method: 'analysis/rows/done', id: msg.id, ok: true, result: await analyses.rows(msg.query) });

@@ -65,12 +65,33 @@ export interface RowsPayload {
   a2?: Float32Array;
 }
 
+/** What `analysis/query` can ask of the current analysis (rows have their own message). */
+export type AnalysisQuery =
+  | { kind: 'columns'; layer: number; key: number }
+  | { kind: 'map'; layer: number; head: number; maxCells: number }
+  | { kind: 'stats'; layer: number }
+  | { kind: 'whatIf'; layer: number; head: number; query: number }
+  | { kind: 'rollout'; query: number; mode: 'abs' | 'positive' }
+  | { kind: 'valueWeighted'; layer: number; head: number; query: number };
+
+/**
+ * A typed-array answer: `data` has the product of `dims` values, row-major. dims per kind —
+ * columns [heads, T]; map [P, P]; stats [heads, 6] (entropy A1, entropy A2, negative mass, share |a| < 1e-3,
+ * first-token mass, max row-sum error); whatIf [8, T] (WHAT_IF_VIEWS order); rollout [T]; valueWeighted [T].
+ */
+export interface TensorPayload {
+  kind: AnalysisQuery['kind'];
+  dims: number[];
+  data: Float32Array;
+}
+
 /** Host → webview. */
 export type ToWebview =
   | { method: 'config/didChange'; backendPreference: BackendPreference }
   | { method: 'probe/run'; id: number; backendPreference: BackendPreference; tokens: number }
   | { method: 'analysis/run'; id: number; backendPreference: BackendPreference; model: string; ids: Int32Array }
-  | { method: 'analysis/rows'; id: number; query: number };
+  | { method: 'analysis/rows'; id: number; query: number }
+  | { method: 'analysis/query'; id: number; query: AnalysisQuery };
 
 /** Webview → host. */
 export type ToHost =
@@ -81,6 +102,8 @@ export type ToHost =
   | { method: 'analysis/run/done'; id: number; ok: false; error: string }
   | { method: 'analysis/rows/done'; id: number; ok: true; result: RowsPayload }
   | { method: 'analysis/rows/done'; id: number; ok: false; error: string }
+  | { method: 'analysis/query/done'; id: number; ok: true; result: TensorPayload }
+  | { method: 'analysis/query/done'; id: number; ok: false; error: string }
   | { method: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
 export type ToHostMethod = ToHost['method'];
@@ -165,6 +188,33 @@ function checkRows(v: unknown): string | null {
   return null;
 }
 
+const QUERY_KINDS = ['columns', 'map', 'stats', 'whatIf', 'rollout', 'valueWeighted'];
+
+function checkTensorPayload(v: unknown): string | null {
+  if (!isObj(v)) return 'result must be an object';
+  if (!QUERY_KINDS.includes(v.kind as string)) return 'result.kind is not a known query kind';
+  if (!Array.isArray(v.dims) || v.dims.length === 0 || !v.dims.every((d) => isInt(d) && d >= 0)) return 'result.dims must be non-negative integers';
+  if (!(v.data instanceof Float32Array)) return 'result.data must be a Float32Array';
+  const n = (v.dims as number[]).reduce((a, b) => a * b, 1);
+  return v.data.length === n ? null : `result.data has ${v.data.length} values, dims need ${n}`;
+}
+
+function checkQuery(q: unknown): string | null {
+  if (!isObj(q) || !QUERY_KINDS.includes(q.kind as string)) return 'query.kind must be one of ' + QUERY_KINDS.join(', ');
+  const ints: Record<string, string[]> = {
+    columns: ['layer', 'key'],
+    map: ['layer', 'head', 'maxCells'],
+    stats: ['layer'],
+    whatIf: ['layer', 'head', 'query'],
+    rollout: ['query'],
+    valueWeighted: ['layer', 'head', 'query'],
+  };
+  for (const k of ints[q.kind as string]) if (!isInt(q[k]) || (q[k] as number) < 0) return `query.${k} must be a non-negative integer`;
+  if (q.kind === 'map' && ((q.maxCells as number) < 1 || (q.maxCells as number) > 2048)) return 'query.maxCells must be in 1..2048';
+  if (q.kind === 'rollout' && q.mode !== 'abs' && q.mode !== 'positive') return 'query.mode must be "abs" or "positive"';
+  return null;
+}
+
 function parseDone(raw: Obj, check: (v: unknown) => string | null): Parsed<ToHost> {
   if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
   if (raw.ok === true) {
@@ -188,6 +238,8 @@ export function parseToHost(raw: unknown): Parsed<ToHost> {
       return parseDone(raw, checkAnalysisInfo);
     case 'analysis/rows/done':
       return parseDone(raw, checkRows);
+    case 'analysis/query/done':
+      return parseDone(raw, checkTensorPayload);
     case 'log': {
       if (!(raw.level === 'info' || raw.level === 'warn' || raw.level === 'error')) {
         return fail(raw, 'level must be info, warn or error');
@@ -218,6 +270,11 @@ export function parseToWebview(raw: unknown): Parsed<ToWebview> {
       if (!isStr(raw.model) || !MODEL_NAME.test(raw.model)) return fail(raw, 'model must be a package name');
       if (!(raw.ids instanceof Int32Array)) return fail(raw, 'ids must be an Int32Array');
       return { ok: true, message: raw as ToWebview };
+    }
+    case 'analysis/query': {
+      if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
+      const r = checkQuery(raw.query);
+      return r ? fail(raw, r) : { ok: true, message: raw as ToWebview };
     }
     case 'analysis/rows':
       if (!isInt(raw.id)) return fail(raw, 'id must be an integer');

@@ -5,6 +5,8 @@ import { PROBE_FILE } from '../core/probe';
 import {
   parseToHost,
   type AnalysisInfo,
+  type AnalysisQuery,
+  type TensorPayload,
   type BackendPreference,
   type Capabilities,
   type ProbeResult,
@@ -101,7 +103,8 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
         break;
       case 'probe/run/done':
       case 'analysis/run/done':
-      case 'analysis/rows/done': {
+      case 'analysis/rows/done':
+      case 'analysis/query/done': {
         const waiting = this.pending.get(msg.id);
         if (!waiting) {
           this.log.warn(`answer for request ${msg.id}, which is no longer waited for (timed out or replaced)`);
@@ -166,6 +169,11 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
   /** Runs a bundled model on token ids in the webview; the analysis stays there until the next one replaces it. */
   analyze(model: string, ids: Int32Array): Promise<AnalysisInfo> {
     return this.request('analysis', (id) => ({ method: 'analysis/run', id, backendPreference: backendPreference(), model, ids }));
+  }
+
+  /** Columns, a pooled map, statistics, what-if views, rollout or value-weighted row of the current analysis. */
+  query(q: AnalysisQuery): Promise<TensorPayload> {
+    return this.request(`${q.kind} request`, (id) => ({ method: 'analysis/query', id, query: q }));
   }
 
   /** Every layer's and head's row for one query of the current analysis. */

@@ -63,3 +63,20 @@ test('backend choice: wasm when asked or when there is no adapter', () => {
   assert.equal(chooseBackend('webgpu', false), 'wasm');
   assert.equal(chooseBackend('wasm', true), 'wasm');
 });
+
+test('analysis messages: ids must be an Int32Array, rows must be Float32Arrays of layers × heads × tokens', () => {
+  assert.equal(parseToWebview({ method: 'analysis/run', id: 1, backendPreference: 'auto', model: 'twin-diff', ids: new Int32Array([0, 5]) }).ok, true);
+  assert.equal(parseToWebview({ method: 'analysis/run', id: 1, backendPreference: 'auto', model: 'twin-diff', ids: [0, 5] }).ok, false);
+  assert.equal(parseToWebview({ method: 'analysis/run', id: 1, backendPreference: 'auto', model: '../etc', ids: new Int32Array(1) }).ok, false);
+  const result = { query: 1, layers: 2, heads: 2, tokens: 3, a: new Float32Array(12) };
+  assert.equal(parseToHost({ method: 'analysis/rows/done', id: 2, ok: true, result }).ok, true);
+  assert.equal(parseToHost({ method: 'analysis/rows/done', id: 2, ok: true, result: { ...result, a1: new Float32Array(12), a2: new Float32Array(12) } }).ok, true);
+  const short = parseToHost({ method: 'analysis/rows/done', id: 2, ok: true, result: { ...result, a: new Float32Array(11) } });
+  assert.equal(short.ok, false);
+  assert.match(!short.ok ? short.reason : '', /result\.a has 11 values, layers × heads × tokens = 12/);
+  assert.equal(parseToHost({ method: 'analysis/rows/done', id: 2, ok: true, result: { ...result, a: Array(12).fill(0) } }).ok, false);
+  assert.equal(parseToHost({ method: 'analysis/rows/done', id: 2, ok: true, result: { ...result, query: 3 } }).ok, false);
+  const info = { model: 'twin-diff', backend: 'wasm', tokens: 3, layers: 4, heads: 2, lambdas: [0.1, 0.2, 0.3, 0.4] };
+  assert.equal(parseToHost({ method: 'analysis/run/done', id: 3, ok: true, result: info }).ok, true);
+  assert.equal(parseToHost({ method: 'analysis/run/done', id: 3, ok: true, result: { ...info, lambdas: ['x'] } }).ok, false);
+});

@@ -115,3 +115,30 @@ suite('Analyses through the panel (bundled twins, real engine)', () => {
     await assert.rejects((await api()).analyzeText(''), /nothing to analyse/);
   });
 });
+
+suite('Engine queries through the panel', () => {
+  test('columns, a pooled map, statistics, what-if views, rollout and value-weighted rows come back as typed arrays', async () => {
+    const a = await api();
+    const text = 'The access code for the north gate is kestrel-4821.\nQuestion: What is the access code for the north gate?\nAnswer:';
+    const { info } = await a.analyzeText(text, 'twin-diff');
+    const T = info.tokens;
+    const rows = await a.rows(T - 1);
+    const cols = await a.query({ kind: 'columns', layer: 1, key: 0 });
+    assert.deepEqual(cols.dims, [info.heads, T]);
+    // The column of key 0 at the last query equals that query's row entry 0, per head.
+    for (let h = 0; h < info.heads; h++) assert.ok(Math.abs(cols.data[h * T + T - 1] - rows.a[(1 * info.heads + h) * T]) < 1e-5);
+    const map = await a.query({ kind: 'map', layer: 0, head: 1, maxCells: 16 });
+    assert.deepEqual(map.dims, [16, 16]);
+    assert.ok(map.data.some((v) => v < 0) || map.data.some((v) => v > 0));
+    const stats = await a.query({ kind: 'stats', layer: 3 });
+    assert.deepEqual(stats.dims, [info.heads, 6]);
+    for (let h = 0; h < info.heads; h++) assert.ok(stats.data[h * 6 + 5] < 1e-4, 'rows sum to 1 − λ');
+    const wi = await a.query({ kind: 'whatIf', layer: 2, head: 0, query: T - 1 });
+    assert.deepEqual(wi.dims, [8, T]);
+    const ro = await a.query({ kind: 'rollout', query: T - 1, mode: 'abs' });
+    assert.ok(Math.abs(ro.data.reduce((s, v) => s + v, 0) - 1) < 1e-3);
+    const vw = await a.query({ kind: 'valueWeighted', layer: 0, head: 0, query: T - 1 });
+    assert.equal(vw.data.length, T);
+    await assert.rejects(a.query({ kind: 'stats', layer: 9 }), /layer 9 is outside 0\.\.3/);
+  });
+});
