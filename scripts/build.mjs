@@ -1,7 +1,7 @@
 // Builds the extension (host bundle, webview bundle, ORT runtime files, probe model) and, with --tests,
 // the test bundles. `--watch` rebuilds the two product bundles on change.
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,7 @@ function testEntries(dir) {
 }
 
 async function buildTests() {
+  rmSync(join(root, 'out/test'), { recursive: true, force: true }); // no stale bundles of deleted tests
   await Promise.all([
     esbuild.build({ ...common, entryPoints: testEntries('test/unit'), outdir: 'out/test/unit', outExtension: { '.js': '.cjs' }, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-web', 'onnxruntime-node'] }),
     esbuild.build({ ...common, entryPoints: ['test/browser/page.ts'], outfile: 'out/test/browser/page.js', platform: 'browser', format: 'esm', target: 'es2022', conditions: ['onnxruntime-web-use-extern-wasm'] }),

@@ -42,6 +42,32 @@ fn logit(s: u32, i: u32, j: u32) -> f32 {
 }
 `;
 
+/**
+ * Workgroup reductions (max or sum) over `red`, a workgroup array of `size` floats; every thread gets the result.
+ * Each call ends with a barrier, so calls can follow one another.
+ */
+export function reduceWgsl(size: number): string {
+  return /* wgsl */ `
+var<workgroup> red: array<f32, ${size}>;
+fn reduce(tid: u32, v: f32, isMax: bool) -> f32 {
+  red[tid] = v;
+  workgroupBarrier();
+  var stride = ${size}u / 2u;
+  loop {
+    if (stride == 0u) { break; }
+    if (tid < stride) {
+      if (isMax) { red[tid] = max(red[tid], red[tid + stride]); } else { red[tid] = red[tid] + red[tid + stride]; }
+    }
+    workgroupBarrier();
+    stride = stride / 2u;
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+`;
+}
+
 /** The 48-byte QK uniform block for a pair of tensors. */
 export function qkUniform(q: Strided, k: Strided, scale: number): ArrayBuffer {
   const b = new ArrayBuffer(48);

@@ -1,5 +1,5 @@
 /** WGSL kernel: the what-if views of one row, one workgroup (CPU twin: whatIf.cpu.ts). */
-import { QK_WGSL, gpuInput, qkUniform, runKernel } from './gpuRun';
+import { QK_WGSL, gpuInput, qkUniform, reduceWgsl, runKernel } from './gpuRun';
 import { WHAT_IF_VIEWS, validateWhatIf, type WhatIfShape } from './whatIf.cpu';
 
 const WG = 256;
@@ -13,23 +13,7 @@ struct WP { s1: u32, s2: i32, lambda: f32, query: u32 };
 @group(0) @binding(3) var<storage, read> k: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 ${QK_WGSL}
-var<workgroup> red: array<f32, ${WG}>;
-fn reduce(tid: u32, v: f32, isMax: bool) -> f32 {
-  red[tid] = v;
-  workgroupBarrier();
-  var stride = ${WG}u / 2u;
-  loop {
-    if (stride == 0u) { break; }
-    if (tid < stride) {
-      if (isMax) { red[tid] = max(red[tid], red[tid + stride]); } else { red[tid] = red[tid] + red[tid + stride]; }
-    }
-    workgroupBarrier();
-    stride = stride / 2u;
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+${reduceWgsl(WG)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   let tid = lid.x;
