@@ -14,7 +14,7 @@ for (const T of Ts) {
   const r = spawnSync(process.execPath, ['--max-old-space-size=8192', join(root, 'out/bench/engineBench.cjs'), '--T', String(T)], {
     cwd: root,
     encoding: 'utf8',
-    timeout: 15 * 60 * 1000,
+    timeout: 8 * 60 * 1000,
   });
   const line = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
   const point = line ? JSON.parse(line) : { T, error: (r.error?.message ?? r.stderr ?? 'no output').split('\n')[0] };
