@@ -10,8 +10,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const lengths = process.argv.slice(2).map(Number).filter(Boolean);
 const Ts = lengths.length ? lengths : [256, 1024, 2048, 4096, 8192];
 const points = [];
-for (const T of Ts) {
-  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', join(root, 'out/bench/engineBench.cjs'), '--T', String(T)], {
+function runPoint(T, extra = []) {
+  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', join(root, 'out/bench/engineBench.cjs'), '--T', String(T), ...extra], {
     cwd: root,
     encoding: 'utf8',
     timeout: 8 * 60 * 1000,
@@ -19,14 +19,20 @@ for (const T of Ts) {
   const line = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
   const point = line ? JSON.parse(line) : { T, error: (r.error?.message ?? r.stderr ?? 'no output').split('\n')[0] };
   if (r.status !== 0 && !point.error) point.error = `exit ${r.status}`;
+  return point;
+}
+for (const T of Ts) {
+  // The timing run holds both runtimes; a second process runs the engine alone for its own peak memory.
+  const point = runPoint(T);
+  point.enginePeakRssMb = runPoint(T, ['--runtimes', 'web']).enginePeakRssMb;
   points.push(point);
   console.log(JSON.stringify(point));
 }
 const f = (v, d = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '—');
 const rows = [
-  '| T | forward, ORT web wasm (ms) | forward, ORT node (ms) | web / node | rows, all heads, 1 query (ms) | stats, all heads (ms) | stats / forward | peak RSS (MB) | note |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ...points.map((p) => `| ${p.T} | ${f(p.forwardWebMs)} | ${f(p.forwardNodeMs)} | ${f(p.forwardRatio, 2)} | ${f(p.rowsAllHeadsMs, 2)} | ${f(p.statsAllHeadsMs)} | ${f(p.statsOverForward, 2)} | ${f(p.peakRssMb, 0)} | ${p.error ?? ''} |`),
+  '| T | forward, ORT web wasm (ms) | forward, ORT node (ms) | web / node | rows, all heads, 1 query (ms) | stats, first layer (ms) | stats, all heads (ms) | stats / forward | engine peak RSS (MB) | peak RSS, both runtimes (MB) | note |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...points.map((p) => `| ${p.T} | ${f(p.forwardWebMs)} | ${f(p.forwardNodeMs)} | ${f(p.forwardRatio, 2)} | ${f(p.rowsAllHeadsMs, 2)} | ${f(p.statsFirstLayerMs)} | ${f(p.statsAllHeadsMs)} | ${f(p.statsOverForward, 2)} | ${f(p.enginePeakRssMb, 0)} | ${f(p.peakRssMb, 0)} | ${p.error ?? ''} |`),
 ];
 console.log('\n' + rows.join('\n'));
 mkdirSync(join(root, 'bench/results'), { recursive: true });
