@@ -90,33 +90,29 @@ async function handle(msg: ToWebview): Promise<void> {
       }
       return;
     }
-    case 'analysis/run': {
-      try {
+    case 'analysis/run':
+      return answer('analysis/run/done', msg.id, async () => {
         if (missingFiles.length) throw new Error(`files missing from the extension: ${missingFiles.join(', ')}`);
         const caps = await detectCapabilities(msg.backendPreference);
         await configureOrt(ortBase);
         const result = await analyses.run(msg.model, caps.backend, msg.ids);
         log('info', `analysis ${msg.id}: ${result.tokens} tokens with ${result.model} on ${result.backend}`);
-        send({ method: 'analysis/run/done', id: msg.id, ok: true, result });
-      } catch (e) {
-        send({ method: 'analysis/run/done', id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) });
-      }
-      return;
-    }
+        return result;
+      });
     case 'analysis/query':
-      try {
-        send({ method: 'analysis/query/done', id: msg.id, ok: true, result: await analyses.query(msg.query) });
-      } catch (e) {
-        send({ method: 'analysis/query/done', id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) });
-      }
-      return;
+      return answer('analysis/query/done', msg.id, () => analyses.query(msg.query));
     case 'analysis/rows':
-      try {
-        send({ method: 'analysis/rows/done', id: msg.id, ok: true, result: await analyses.rows(msg.query) });
-      } catch (e) {
-        send({ method: 'analysis/rows/done', id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) });
-      }
-      return;
+      return answer('analysis/rows/done', msg.id, () => analyses.rows(msg.query));
+  }
+}
+
+type Done = Extract<ToHost, { ok: true }>;
+/** Runs a request's work and sends its `…/done` answer: the result, or the error's message. */
+async function answer<M extends Done['method']>(method: M, id: number, work: () => Promise<Extract<Done, { method: M }>['result']>): Promise<void> {
+  try {
+    send({ method, id, ok: true, result: await work() } as ToHost);
+  } catch (e) {
+    send({ method, id, ok: false, error: e instanceof Error ? e.message : String(e) } as ToHost);
   }
 }
 
