@@ -7,7 +7,7 @@ cd "$ROOT"
 SAMPLE="$ROOT/samples/differential_attention.py"
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+  npm ci --ignore-scripts --no-audit --no-fund
 fi
 node scripts/build.mjs
 

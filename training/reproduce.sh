@@ -14,7 +14,7 @@ if ! $PY -c "import torch, onnx, numpy, regex" 2>/dev/null; then
     echo "install: sudo apt-get install python3-torch python3-onnx python3-numpy python3-regex libopenblas0-pthread" >&2; exit 1
   fi
 fi
-[ -d node_modules/typescript ] || npm ci --no-audit --no-fund   # the corpus includes TypeScript's lib files
+[ -d node_modules/typescript ] || npm ci --ignore-scripts --no-audit --no-fund   # the corpus includes TypeScript's lib files
 t() { local s=$SECONDS; "$@"; echo "[reproduce] $* took $((SECONDS - s)) s"; }
 t $PY training/data.py
 t $PY training/bpe.py train
