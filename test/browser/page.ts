@@ -178,7 +178,7 @@ it('the twin-diff package on ORT WebGPU: the kernel reads ORT\'s Q/K buffers in 
       const q = new Tensor((await qo.getData()) as Float32Array, qo.dims, m.outputs.q.layout);
       const k = new Tensor((await ko.getData()) as Float32Array, ko.dims, m.outputs.k.layout);
       const x = { q, k, query: r.query, scale: m.scale };
-      const gpu = await attentionRowsGpu(dev, x, { qBuffer: qo.gpuBuffer as GPUBuffer, kBuffer: ko.gpuBuffer as GPUBuffer });
+      const gpu = await attentionRowsGpu(dev, x, { q: qo.gpuBuffer as GPUBuffer, k: ko.gpuBuffer as GPUBuffer });
       assertClose(gpu, attentionRowsCpu(x), 1e-6, 1e-5, `layer ${r.layer}: GPU vs CPU twin`);
       const lamT = out[m.outputs.lambda!.name.replace('{layer}', String(r.layer))];
       const lam = ((await lamT.getData()) as Float32Array)[0];

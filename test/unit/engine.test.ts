@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { parseManifest, type Manifest } from '../../src/core/manifest';
 import { AttentionEngine, CancelledError, liveOutputs } from '../../webview/engine/engine';
+import { maxAbsDiff } from '../../src/core/probe';
 
 ort.env.wasm.numThreads = 1;
 
@@ -12,12 +13,6 @@ function load(pkg: string): { m: Manifest; onnx: Uint8Array } {
   assert.ok(r.ok);
   return { m: r.manifest, onnx: readFileSync(`media/models/${pkg}/model.onnx`) };
 }
-
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-};
 
 test('engine (Node, wasm): rows for one query, every layer and head, equal the PyTorch fixtures (1e-4)', async () => {
   for (const pkg of ['twin-diff', 'twin-softmax']) {
@@ -34,17 +29,17 @@ test('engine (Node, wasm): rows for one query, every layer and head, equal the P
           for (let h = 0; h < m.heads; h++) {
             if (m.attention === 'diff-v1') {
               assert.ok(Math.abs(layer.lambda! - r.lambda) < 1e-5);
-              assert.ok(maxDiff(layer.heads[h].a, r.diff[h]) < 1e-4, `${pkg} layer ${r.layer} head ${h}`);
-              assert.ok(maxDiff(layer.heads[h].a1!, r.a1[h]) < 1e-4);
+              assert.ok(maxAbsDiff(layer.heads[h].a, r.diff[h]) < 1e-4, `${pkg} layer ${r.layer} head ${h}`);
+              assert.ok(maxAbsDiff(layer.heads[h].a1!, r.a1[h]) < 1e-4);
             } else {
-              assert.ok(maxDiff(layer.heads[h].a, r.a[h]) < 1e-4, `${pkg} layer ${r.layer} head ${h}`);
+              assert.ok(maxAbsDiff(layer.heads[h].a, r.a[h]) < 1e-4, `${pkg} layer ${r.layer} head ${h}`);
             }
           }
         }
       }
       const logits = await analysis.logits();
       const V = m.vocabSize;
-      assert.ok(maxDiff(logits.subarray((fx.ids.length - 1) * V), fx.lastLogits) < 1e-4);
+      assert.ok(maxAbsDiff(logits.subarray((fx.ids.length - 1) * V), fx.lastLogits) < 1e-4);
     } finally {
       await engine.release();
     }
@@ -104,7 +99,7 @@ test('engine (wasm): columns, pooled maps, statistics, what-if, rollout and valu
     for (let h = 0; h < m.heads; h++) for (let i = 0; i < T; i++) assert.ok(Math.abs(cols[h][i] - rowsAll[i].layers[layer].heads[h].a[3]) < 1e-6);
     const map = await a.map(layer, 1, 512);
     assert.equal(map.cells, T);
-    for (let i = 0; i < T; i++) assert.ok(maxDiff(map.data.subarray(i * T, (i + 1) * T), rowsAll[i].layers[layer].heads[1].a) < 1e-6);
+    for (let i = 0; i < T; i++) assert.ok(maxAbsDiff(map.data.subarray(i * T, (i + 1) * T), rowsAll[i].layers[layer].heads[1].a) < 1e-6);
     const stats = await a.stats(layer);
     const { headStatsCpu } = await import('../../webview/engine/kernels/headStats.cpu');
     const { q, k } = await a.qkTensors(layer);
@@ -113,7 +108,7 @@ test('engine (wasm): columns, pooled maps, statistics, what-if, rollout and valu
     for (const key of ['entropyA1', 'entropyA2', 'negativeMass', 'smallShare', 'firstTokenMass'] as const) assert.ok(Math.abs(stats[1][key] - twin[key]) < 1e-5, key);
     assert.ok(stats.every((s) => s.maxRowSumError < 1e-5));
     const wi = await a.whatIf(layer, 0, T - 1);
-    assert.ok(maxDiff(wi.subarray(0, T), rowsAll[T - 1].layers[layer].heads[0].a) < 1e-6);
+    assert.ok(maxAbsDiff(wi.subarray(0, T), rowsAll[T - 1].layers[layer].heads[0].a) < 1e-6);
     const ro = await a.rollout(T - 1, 'abs');
     assert.ok(Math.abs(ro.reduce((s, v) => s + v, 0) - 1) < 1e-4 && ro.every((v) => v >= 0));
     const vw = await a.valueWeighted(layer, 0, T - 1);

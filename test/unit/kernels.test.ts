@@ -12,6 +12,7 @@ import { headStatsCpu } from '../../webview/engine/kernels/headStats.cpu';
 import { rolloutStepCpu, valueWeightedCpu } from '../../webview/engine/kernels/rollout.cpu';
 import { rowLseCpu } from '../../webview/engine/kernels/rowLse.cpu';
 import { WHAT_IF_VIEWS, viewShares, whatIfCpu } from '../../webview/engine/kernels/whatIf.cpu';
+import { maxAbsDiff } from '../../src/core/probe';
 
 ort.env.wasm.numThreads = 1;
 
@@ -38,18 +39,11 @@ async function twinDiff() {
   return (cached = { m, layers, T, fx });
 }
 
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  assert.equal(a.length, b.length);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-};
-
 test('rows from the CPU reference equal PyTorch to 1e-5 (twin-diff, every layer and head)', async () => {
   const { m, layers, fx } = await twinDiff();
   for (const r of fx.rows) {
     const L = layers[r.layer];
-    for (let h = 0; h < m.heads; h++) assert.ok(maxDiff(diffRow(L.q, L.k, m, h, r.query, L.lambda).diff, r.diff[h]) < 1e-5);
+    for (let h = 0; h < m.heads; h++) assert.ok(maxAbsDiff(diffRow(L.q, L.k, m, h, r.query, L.lambda).diff, r.diff[h]) < 1e-5);
   }
 });
 
@@ -76,7 +70,7 @@ test('pooled map: with enough cells it is the full A1 − λA2 map; pooled, each
   const full = Array.from({ length: T }, (_, i) => diffRow(L.q, L.k, m, 1, i, L.lambda).diff);
   const exact = attentionMapCpu({ q: L.q, k: L.k, scale: m.scale, lse, s1: 2, s2: 3, lambda: L.lambda, maxCells: 512 });
   assert.equal(exact.length, T * T);
-  for (let i = 0; i < T; i++) assert.ok(maxDiff(exact.subarray(i * T, (i + 1) * T), full[i]) < 1e-6, `row ${i}`);
+  for (let i = 0; i < T; i++) assert.ok(maxAbsDiff(exact.subarray(i * T, (i + 1) * T), full[i]) < 1e-6, `row ${i}`);
   const P = 7;
   const pooled = attentionMapCpu({ q: L.q, k: L.k, scale: m.scale, lse, s1: 2, s2: 3, lambda: L.lambda, maxCells: P });
   for (let r = 0; r < P; r++) for (let c = 0; c < P; c++) {
@@ -120,10 +114,10 @@ test('what-if views: the first is A1 − λA2, the others follow their definitio
   const r = diffRow(L.q, L.k, m, 0, query, L.lambda);
   const view = (i: number) => v.subarray(i * T, (i + 1) * T);
   assert.equal(WHAT_IF_VIEWS.length, 8);
-  assert.ok(maxDiff(view(0), r.diff) < 1e-6);
-  assert.ok(maxDiff(view(1), r.diff.map((a) => Math.max(0, a))) < 1e-6);
-  assert.ok(maxDiff(view(2), r.a1.map((a, j) => (r.diff[j] > 0 ? a : 0))) < 1e-6);
-  assert.ok(maxDiff(view(4), r.a1.map((a, j) => (j <= query ? 2 * (a - 0.5) : 0))) < 1e-6);
+  assert.ok(maxAbsDiff(view(0), r.diff) < 1e-6);
+  assert.ok(maxAbsDiff(view(1), r.diff.map((a) => Math.max(0, a))) < 1e-6);
+  assert.ok(maxAbsDiff(view(2), r.a1.map((a, j) => (r.diff[j] > 0 ? a : 0))) < 1e-6);
+  assert.ok(maxAbsDiff(view(4), r.a1.map((a, j) => (j <= query ? 2 * (a - 0.5) : 0))) < 1e-6);
   const sp = view(3);
   assert.ok(Math.abs(sp.reduce((s, a) => s + a, 0) - 1) < 1e-5 || sp.every((a) => a === 0) || sp.reduce((s, a) => s + a, 0) < 1, 'softpick mass ≤ 1');
   assert.ok(view(5).reduce((s, a) => s + a, 0) < 1, 'softmax-plus-one rows sum below 1');
@@ -147,10 +141,10 @@ test('rollout step equals a dense computation; value-weighted row is |a|·‖v�
     const z = mean.reduce((s, a) => s + a, 0);
     for (let j = 0; j <= t; j++) expected[j] += r[t] * (0.5 * mean[j]) / z + (j === t ? 0.5 * r[t] : 0);
   }
-  assert.ok(maxDiff(step, expected) < 1e-5);
+  assert.ok(maxAbsDiff(step, expected) < 1e-5);
   assert.ok(Math.abs(step.reduce((s, a) => s + a, 0) - 1) < 1e-5, 'rollout keeps unit mass');
   const row = diffRow(L.q, L.k, m, 0, query, L.lambda).diff;
   const vn = L.vnorm.subarray(0, T);
   const vw = valueWeightedCpu(row, vn, L.rowScale[query]);
-  assert.ok(maxDiff(vw, row.map((a, j) => Math.abs(a) * vn[j] * L.rowScale[query])) < 1e-9);
+  assert.ok(maxAbsDiff(vw, row.map((a, j) => Math.abs(a) * vn[j] * L.rowScale[query])) < 1e-9);
 });

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-web';
 import { Tensor, diffRow, softmaxRow } from '../../src/core/attention';
 import { manifestJsonSchema, type Manifest } from '../../src/core/manifest';
 import { PackageError, validatePackage } from '../../src/model/packageValidator';
+import { maxAbsDiff } from '../../src/core/probe';
 
 ort.env.wasm.numThreads = 1;
 const PACKAGES = ['media/models/twin-diff', 'media/models/twin-softmax'];
@@ -31,13 +32,6 @@ async function run(folder: string) {
   }
 }
 
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  assert.equal(a.length, b.length);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-};
-
 function qk(m: Manifest, out: Record<string, ort.Tensor>, layer: number) {
   const t = (spec: { name: string; layout: Manifest['outputs']['q']['layout'] }) => {
     const o = out[spec.name.replace('{layer}', String(layer))];
@@ -52,7 +46,7 @@ for (const folder of PACKAGES) {
     const logits = out[m.outputs.logits.name];
     assert.deepEqual(logits.dims, [1, T, m.vocabSize]);
     const last = (logits.data as Float32Array).subarray((T - 1) * m.vocabSize, T * m.vocabSize);
-    assert.ok(maxDiff(last, fx.lastLogits) < 1e-4, `logits differ by ${maxDiff(last, fx.lastLogits)}`);
+    assert.ok(maxAbsDiff(last, fx.lastLogits) < 1e-4, `logits differ by ${maxAbsDiff(last, fx.lastLogits)}`);
     for (const r of fx.rows) {
       const { q, k } = qk(m, out, r.layer);
       if (m.attention === 'diff-v1') {
@@ -60,13 +54,13 @@ for (const folder of PACKAGES) {
         assert.ok(Math.abs(lam - r.lambda!) < 1e-5, `λ layer ${r.layer}: ${lam} vs ${r.lambda}`);
         for (let h = 0; h < m.heads; h++) {
           const row = diffRow(q, k, m, h, r.query, lam);
-          assert.ok(maxDiff(row.a1, r.a1![h]) < 1e-4, `A1 layer ${r.layer} head ${h}`);
-          assert.ok(maxDiff(row.a2, r.a2![h]) < 1e-4, `A2 layer ${r.layer} head ${h}`);
-          assert.ok(maxDiff(row.diff, r.diff![h]) < 1e-4, `A1 − λA2 layer ${r.layer} head ${h}`);
+          assert.ok(maxAbsDiff(row.a1, r.a1![h]) < 1e-4, `A1 layer ${r.layer} head ${h}`);
+          assert.ok(maxAbsDiff(row.a2, r.a2![h]) < 1e-4, `A2 layer ${r.layer} head ${h}`);
+          assert.ok(maxAbsDiff(row.diff, r.diff![h]) < 1e-4, `A1 − λA2 layer ${r.layer} head ${h}`);
         }
       } else {
         for (let h = 0; h < m.heads; h++) {
-          assert.ok(maxDiff(softmaxRow(q, k, h, r.query, m.scale), r.a![h]) < 1e-4, `A layer ${r.layer} head ${h}`);
+          assert.ok(maxAbsDiff(softmaxRow(q, k, h, r.query, m.scale), r.a![h]) < 1e-4, `A layer ${r.layer} head ${h}`);
         }
       }
     }

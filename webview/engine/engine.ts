@@ -185,25 +185,17 @@ export class Analysis {
     if (!Number.isInteger(query) || query < 0 || query >= T) throw new Error(`query ${query} is outside 0..${T - 1}`);
     const layers: LayerRows[] = [];
     for (let l = 0; l < m.layers; l++) {
-      const qName = perLayer(m.outputs.q.name, l);
-      const kName = perLayer(m.outputs.k.name, l);
-      let sub: Float32Array; // [qkHeads, T]
-      const qo = this.out(qName);
-      if (this.device && qo.location === 'gpu-buffer') {
-        const ko = this.out(kName);
-        const shape = { q: new Strided(qo.dims, m.outputs.q.layout), k: new Strided(ko.dims, m.outputs.k.layout), query, scale: m.scale };
-        sub = await attentionRowsGpu(this.device, shape, { qBuffer: qo.gpuBuffer as GPUBuffer, kBuffer: ko.gpuBuffer as GPUBuffer });
-      } else {
-        sub = attentionRowsCpu({ q: await this.cpu(qName, m.outputs.q.layout), k: await this.cpu(kName, m.outputs.k.layout), query, scale: m.scale });
-      }
+      const x = await this.qk(l);
+      const shape = { q: x.q, k: x.k, query, scale: m.scale };
+      const sub = x.gpu ? await attentionRowsGpu(this.device!, shape, x.gpu) : attentionRowsCpu(shape as Parameters<typeof attentionRowsCpu>[0]); // [qkHeads, T]
       const row = (s: number) => sub.slice(s * T, (s + 1) * T);
       const lambda = await this.lambda(l);
       const heads: HeadRow[] = [];
       for (let h = 0; h < m.heads; h++) {
-        if (m.attention === 'softmax') {
-          heads.push({ a: row(h) });
+        const [s1, s2] = this.pair(h);
+        if (s2 < 0) {
+          heads.push({ a: row(s1) });
         } else {
-          const [s1, s2] = subHeads(m.pairing, h, m.heads);
           const a1 = row(s1);
           const a2 = row(s2);
           const a = new Float32Array(T);

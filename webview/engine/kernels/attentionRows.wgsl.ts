@@ -5,25 +5,19 @@
  * every length and layout.
  */
 import { validateAttentionRowsInput, type AttentionRowsInput, type AttentionRowsShape } from './attentionRows.cpu';
-import { QK_WGSL, gpuInput, qkUniform, reduceWgsl, runKernel } from './gpuRun';
+import { reduceWgsl, runQKKernel } from './gpuRun';
 
 const WG = 256;
 
 export const attentionRowsWgsl = /* wgsl */ `
 struct RowP { query: u32, p0: u32, p1: u32, p2: u32 };
-@group(0) @binding(0) var<uniform> qk: QK;
-@group(0) @binding(1) var<uniform> rp: RowP;
-@group(0) @binding(2) var<storage, read> q: array<f32>;
-@group(0) @binding(3) var<storage, read> k: array<f32>;
-@group(0) @binding(4) var<storage, read_write> rows: array<f32>;
-${QK_WGSL}
 ${reduceWgsl(WG)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let tid = lid.x;
   let s = wid.x;
   let T = qk.tokens;
-  let i = rp.query;
+  let i = p.query;
   let out = s * T;
   var localMax = -3.402823e38;
   for (var j = tid; j < T; j = j + ${WG}u) {
@@ -49,8 +43,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 
 /** q and k as GPU buffers (ORT's outputs). */
 export interface GpuQK {
-  qBuffer: GPUBuffer;
-  kBuffer: GPUBuffer;
+  q: GPUBuffer;
+  k: GPUBuffer;
 }
 
 /** Same signature as attentionRowsCpu (or shapes plus ORT's buffers): returns rows [qkHeads, T]. */
@@ -60,12 +54,11 @@ export async function attentionRowsGpu(device: GPUDevice, x: AttentionRowsShape 
   validateAttentionRowsInput(x);
   const T = x.k.dim('token');
   const H = x.k.dim('qkHead');
-  return runKernel(device, {
+  return runQKKernel(device, x, buffers, {
     label: 'attentionRows',
-    code: attentionRowsWgsl,
-    uniforms: [qkUniform(x.q, x.k, x.scale), new Uint32Array([x.query, 0, 0, 0]).buffer],
-    inputs: [gpuInput(x.q, buffers?.qBuffer), gpuInput(x.k, buffers?.kBuffer)],
-    outputFloats: H * T,
+    body: attentionRowsWgsl,
+    params: { type: 'RowP', data: new Uint32Array([x.query, 0, 0, 0]).buffer },
+    output: { name: 'rows', floats: H * T },
     workgroups: [H],
   });
 }

@@ -81,12 +81,28 @@ export type GpuInput = GPUBuffer | Float32Array;
 
 export interface KernelRun {
   label: string;
-  code: string;
-  /** Uniform blocks, bound at 0, 1, … in order; then inputs; then the output. */
-  uniforms: ArrayBuffer[];
-  inputs: GpuInput[];
-  outputFloats: number;
+  /** WGSL after the bindings: structs, functions and the entry point `main`. */
+  body: string;
+  /** Uniform blocks as `var<uniform> name: type`, bound first, in order. */
+  uniforms: { name: string; type: string; data: ArrayBuffer }[];
+  /** Read-only `array<f32>` storage inputs, bound next, in order. */
+  inputs: { name: string; data: GpuInput }[];
+  /** The read-write `array<f32>` output, bound last and read back. */
+  output: { name: string; floats: number };
   workgroups: [number, number?, number?];
+}
+
+/**
+ * The binding declarations for a run, generated from the same lists that `runKernel` binds buffers from, so a
+ * shader's bindings cannot drift from its dispatch.
+ */
+export function bindingsWgsl(run: Pick<KernelRun, 'uniforms' | 'inputs' | 'output'>): string {
+  let b = 0;
+  return [
+    ...run.uniforms.map((u) => `@group(0) @binding(${b++}) var<uniform> ${u.name}: ${u.type};`),
+    ...run.inputs.map((x) => `@group(0) @binding(${b++}) var<storage, read> ${x.name}: array<f32>;`),
+    `@group(0) @binding(${b}) var<storage, read_write> ${run.output.name}: array<f32>;`,
+  ].join('\n');
 }
 
 export async function runKernel(device: GPUDevice, run: KernelRun): Promise<Float32Array> {
@@ -99,20 +115,20 @@ export async function runKernel(device: GPUDevice, run: KernelRun): Promise<Floa
   };
   try {
     const uniforms = run.uniforms.map((u) => {
-      const b = make(u.byteLength, U.UNIFORM | U.COPY_DST);
-      device.queue.writeBuffer(b, 0, u);
+      const b = make(u.data.byteLength, U.UNIFORM | U.COPY_DST);
+      device.queue.writeBuffer(b, 0, u.data);
       return b;
     });
-    const inputs = run.inputs.map((x) => {
-      if (!(x instanceof Float32Array)) return x;
-      const b = make(x.byteLength, U.STORAGE | U.COPY_DST);
-      device.queue.writeBuffer(b, 0, x as Float32Array<ArrayBuffer>);
+    const inputs = run.inputs.map(({ data }) => {
+      if (!(data instanceof Float32Array)) return data;
+      const b = make(data.byteLength, U.STORAGE | U.COPY_DST);
+      device.queue.writeBuffer(b, 0, data as Float32Array<ArrayBuffer>);
       return b;
     });
-    const bytes = run.outputFloats * 4;
+    const bytes = run.output.floats * 4;
     const out = make(bytes, U.STORAGE | U.COPY_SRC);
     const read = make(bytes, U.MAP_READ | U.COPY_DST);
-    const pipeline = pipelineFor(device, run.label, run.code);
+    const pipeline = pipelineFor(device, run.label, `${bindingsWgsl(run)}\n${run.body}`);
     const bind = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: [...uniforms, ...inputs, out].map((b, binding) => ({ binding, resource: { buffer: b } })),
@@ -132,6 +148,47 @@ export async function runKernel(device: GPUDevice, run: KernelRun): Promise<Floa
   } finally {
     made.forEach(destroyCounted);
   }
+}
+
+/** WGSL of the parameter block shared by the kernels that read one head: sub-heads, λ, one kernel-specific u32. */
+export const PAIR_WGSL = 'struct Pair { s1: u32, s2: i32, lambda: f32, extra: u32 };';
+
+/** The 16-byte `Pair` block: A's (or A1's) sub-head, A2's (or -1), λ, and `extra` (cells, query, …). */
+export function pairUniform(s1: number, s2: number, lambda: number, extra = 0): ArrayBuffer {
+  const b = new ArrayBuffer(16);
+  new Uint32Array(b, 0, 1)[0] = s1;
+  new Int32Array(b, 4, 1)[0] = s2;
+  new Float32Array(b, 8, 1)[0] = lambda;
+  new Uint32Array(b, 12, 1)[0] = extra;
+  return b;
+}
+
+export interface QKRun {
+  label: string;
+  /** WGSL using `qk`, `q`, `k`, `logit(s, i, j)`, the uniform `p` (when `params` is given) and the extra inputs. */
+  body: string;
+  /** The second uniform block, bound as `p`. */
+  params?: { type: string; data: ArrayBuffer };
+  extraInputs?: { name: string; data: GpuInput }[];
+  output: { name: string; floats: number };
+  workgroups: [number, number?, number?];
+}
+
+/** Runs a kernel over one layer's Q/K (ORT's GPU buffers when given, uploaded otherwise). */
+export function runQKKernel(
+  device: GPUDevice,
+  x: { q: Strided | Tensor; k: Strided | Tensor; scale: number },
+  buffers: { q?: GPUBuffer; k?: GPUBuffer } | undefined,
+  run: QKRun,
+): Promise<Float32Array> {
+  return runKernel(device, {
+    label: run.label,
+    body: `${QK_WGSL}\n${run.body}`,
+    uniforms: [{ name: 'qk', type: 'QK', data: qkUniform(x.q, x.k, x.scale) }, ...(run.params ? [{ name: 'p', ...run.params }] : [])],
+    inputs: [{ name: 'q', data: gpuInput(x.q, buffers?.q) }, { name: 'k', data: gpuInput(x.k, buffers?.k) }, ...(run.extraInputs ?? [])],
+    output: run.output,
+    workgroups: run.workgroups,
+  });
 }
 
 /** Data for a tensor input: its GPU buffer when there is one, otherwise its values. */

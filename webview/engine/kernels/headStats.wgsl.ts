@@ -1,16 +1,9 @@
 /** WGSL kernel: per-row statistics of one head, one thread per row; reduced in JS (CPU twin: headStats.cpu.ts). */
-import { QK_WGSL, gpuInput, qkUniform, runKernel } from './gpuRun';
+import { PAIR_WGSL, pairUniform, runQKKernel } from './gpuRun';
 import { ROW_STATS, SMALL, reduceHeadStats, validateStats, type HeadStats, type StatsShape } from './headStats.cpu';
 
 export const headStatsWgsl = /* wgsl */ `
-struct StatP { s1: u32, s2: i32, lambda: f32, pad: u32 };
-@group(0) @binding(0) var<uniform> qk: QK;
-@group(0) @binding(1) var<uniform> sp: StatP;
-@group(0) @binding(2) var<storage, read> q: array<f32>;
-@group(0) @binding(3) var<storage, read> k: array<f32>;
-@group(0) @binding(4) var<storage, read> lse: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-${QK_WGSL}
+${PAIR_WGSL}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   let i = g.x;
@@ -18,14 +11,14 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   if (i >= T) { return; }
   var e1 = 0.0; var e2 = 0.0; var neg = 0.0; var small = 0.0; var first = 0.0; var sum = 0.0;
   for (var j = 0u; j <= i; j = j + 1u) {
-    let p1 = exp(logit(sp.s1, i, j) - lse[sp.s1 * T + i]);
+    let p1 = exp(logit(p.s1, i, j) - lse[p.s1 * T + i]);
     var a = p1;
     if (p1 > 0.0) { e1 = e1 - p1 * log(p1); }
-    if (sp.s2 >= 0) {
-      let s2 = u32(sp.s2);
+    if (p.s2 >= 0) {
+      let s2 = u32(p.s2);
       let p2 = exp(logit(s2, i, j) - lse[s2 * T + i]);
       if (p2 > 0.0) { e2 = e2 - p2 * log(p2); }
-      a = p1 - sp.lambda * p2;
+      a = p1 - p.lambda * p2;
     }
     if (a < 0.0) { neg = neg - a; }
     if (abs(a) < ${SMALL}) { small = small + 1.0; }
@@ -39,16 +32,12 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
 
 export async function rowStatsGpu(device: GPUDevice, x: StatsShape, buffers?: { q?: GPUBuffer; k?: GPUBuffer }): Promise<Float32Array> {
   const { T } = validateStats(x);
-  const params = new ArrayBuffer(16);
-  new Uint32Array(params, 0, 1)[0] = x.s1;
-  new Int32Array(params, 4, 1)[0] = x.s2;
-  new Float32Array(params, 8, 1)[0] = x.lambda;
-  return runKernel(device, {
+  return runQKKernel(device, x, buffers, {
     label: 'headStats',
-    code: headStatsWgsl,
-    uniforms: [qkUniform(x.q, x.k, x.scale), params],
-    inputs: [gpuInput(x.q, buffers?.q), gpuInput(x.k, buffers?.k), x.lse],
-    outputFloats: T * ROW_STATS,
+    body: headStatsWgsl,
+    params: { type: 'Pair', data: pairUniform(x.s1, x.s2, x.lambda) },
+    extraInputs: [{ name: 'lse', data: x.lse }],
+    output: { name: 'out', floats: T * ROW_STATS },
     workgroups: [Math.ceil(T / 64)],
   });
 }

@@ -3,59 +3,48 @@
  * thread per row), pass 2 accumulates r'_j (one thread per key). Heads are passed as (s1, s2) pairs in a storage
  * buffer, so one pipeline serves softmax and DIFF layers. valueWeightedGpu is the elementwise value-weighted row.
  */
-import { QK_WGSL, gpuInput, qkUniform, runKernel } from './gpuRun';
+import { runKernel, runQKKernel } from './gpuRun';
 import { validateRollout, type RolloutShape } from './rollout.cpu';
 
 const COMMON = /* wgsl */ `
 struct RP { heads: u32, lambda: f32, useAbs: u32, query: u32 };
-@group(0) @binding(0) var<uniform> qk: QK;
-@group(0) @binding(1) var<uniform> rp: RP;
-@group(0) @binding(2) var<storage, read> q: array<f32>;
-@group(0) @binding(3) var<storage, read> k: array<f32>;
-@group(0) @binding(4) var<storage, read> lse: array<f32>;
-@group(0) @binding(5) var<storage, read> pairs: array<f32>;
-${QK_WGSL}
 fn meanWeight(t: u32, j: u32) -> f32 {
   let T = qk.tokens;
   var acc = 0.0;
-  for (var h = 0u; h < rp.heads; h = h + 1u) {
+  for (var h = 0u; h < p.heads; h = h + 1u) {
     let s1 = u32(pairs[2u * h]);
     var a = exp(logit(s1, t, j) - lse[s1 * T + t]);
     if (pairs[2u * h + 1u] >= 0.0) {
       let s2 = u32(pairs[2u * h + 1u]);
-      a = a - rp.lambda * exp(logit(s2, t, j) - lse[s2 * T + t]);
+      a = a - p.lambda * exp(logit(s2, t, j) - lse[s2 * T + t]);
     }
-    if (rp.useAbs == 1u) { acc = acc + abs(a); } else { acc = acc + max(0.0, a); }
+    if (p.useAbs == 1u) { acc = acc + abs(a); } else { acc = acc + max(0.0, a); }
   }
-  return acc / f32(rp.heads);
+  return acc / f32(p.heads);
 }
 `;
 
 export const rolloutNormWgsl = /* wgsl */ `${COMMON}
-@group(0) @binding(6) var<storage, read_write> z: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   let t = g.x;
   if (t >= qk.tokens) { return; }
   var acc = 0.0;
-  if (t <= rp.query) { for (var j = 0u; j <= t; j = j + 1u) { acc = acc + meanWeight(t, j); } }
+  if (t <= p.query) { for (var j = 0u; j <= t; j = j + 1u) { acc = acc + meanWeight(t, j); } }
   z[t] = acc;
 }
 `;
 
 export const rolloutStepWgsl = /* wgsl */ `${COMMON}
-@group(0) @binding(6) var<storage, read> z: array<f32>;
-@group(0) @binding(7) var<storage, read> r: array<f32>;
-@group(0) @binding(8) var<storage, read_write> out: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   let j = g.x;
   if (j >= qk.tokens) { return; }
   var acc = 0.0;
-  for (var t = j; t <= rp.query; t = t + 1u) {
+  for (var t = j; t <= p.query; t = t + 1u) {
     if (r[t] != 0.0 && z[t] > 0.0) { acc = acc + r[t] * 0.5 * meanWeight(t, j) / z[t]; }
   }
-  if (j <= rp.query) { acc = acc + 0.5 * r[j]; }
+  if (j <= p.query) { acc = acc + 0.5 * r[j]; }
   out[j] = acc;
 }
 `;
@@ -66,24 +55,25 @@ export async function rolloutStepGpu(device: GPUDevice, x: RolloutShape, buffers
   new Uint32Array(params, 0, 1)[0] = x.pairs.length;
   new Float32Array(params, 4, 1)[0] = x.lambda;
   new Uint32Array(params, 8, 2).set([x.mode === 'abs' ? 1 : 0, x.query]);
-  const pairs = Float32Array.from(x.pairs.flat());
-  const uniforms = [qkUniform(x.q, x.k, x.scale), params];
-  const inputs = [gpuInput(x.q, buffers?.q), gpuInput(x.k, buffers?.k), x.lse, pairs];
-  const z = await runKernel(device, { label: 'rolloutNorm', code: rolloutNormWgsl, uniforms, inputs, outputFloats: T, workgroups: [Math.ceil(T / 64)] });
-  return runKernel(device, { label: 'rolloutStep', code: rolloutStepWgsl, uniforms, inputs: [...inputs, z, x.r], outputFloats: T, workgroups: [Math.ceil(T / 64)] });
+  const shared = { params: { type: 'RP', data: params }, workgroups: [Math.ceil(T / 64)] as [number] };
+  const inputs = [{ name: 'lse', data: x.lse }, { name: 'pairs', data: Float32Array.from(x.pairs.flat()) }];
+  const z = await runQKKernel(device, x, buffers, { ...shared, label: 'rolloutNorm', body: rolloutNormWgsl, extraInputs: inputs, output: { name: 'z', floats: T } });
+  return runQKKernel(device, x, buffers, {
+    ...shared,
+    label: 'rolloutStep',
+    body: rolloutStepWgsl,
+    extraInputs: [...inputs, { name: 'z', data: z }, { name: 'r', data: x.r }],
+    output: { name: 'out', floats: T },
+  });
 }
 
 export const valueWeightedWgsl = /* wgsl */ `
 struct VP { tokens: u32, rowScale: f32, p0: u32, p1: u32 };
-@group(0) @binding(0) var<uniform> vp: VP;
-@group(0) @binding(1) var<storage, read> row: array<f32>;
-@group(0) @binding(2) var<storage, read> vnorm: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   let j = g.x;
-  if (j >= vp.tokens) { return; }
-  out[j] = abs(row[j]) * vnorm[j] * vp.rowScale;
+  if (j >= p.tokens) { return; }
+  out[j] = abs(row[j]) * vnorm[j] * p.rowScale;
 }
 `;
 
@@ -92,5 +82,12 @@ export async function valueWeightedGpu(device: GPUDevice, row: Float32Array, val
   const params = new ArrayBuffer(16);
   new Uint32Array(params, 0, 1)[0] = row.length;
   new Float32Array(params, 4, 1)[0] = rowScale;
-  return runKernel(device, { label: 'valueWeighted', code: valueWeightedWgsl, uniforms: [params], inputs: [row, valueNorm], outputFloats: row.length, workgroups: [Math.ceil(row.length / 64)] });
+  return runKernel(device, {
+    label: 'valueWeighted',
+    body: valueWeightedWgsl,
+    uniforms: [{ name: 'p', type: 'VP', data: params }],
+    inputs: [{ name: 'row', data: row }, { name: 'vnorm', data: valueNorm }],
+    output: { name: 'out', floats: row.length },
+    workgroups: [Math.ceil(row.length / 64)],
+  });
 }

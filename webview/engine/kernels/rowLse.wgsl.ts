@@ -1,13 +1,8 @@
 /** WGSL kernel: log-sum-exp of every causal row of every sub-head (CPU twin: rowLse.cpu.ts). One thread per row. */
-import { QK_WGSL, gpuInput, qkUniform, runKernel } from './gpuRun';
+import { runQKKernel } from './gpuRun';
 import { validateQK, type QKShape } from './rowLse.cpu';
 
 export const rowLseWgsl = /* wgsl */ `
-@group(0) @binding(0) var<uniform> qk: QK;
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read_write> lse: array<f32>;
-${QK_WGSL}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   let i = g.x;
@@ -23,12 +18,5 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
 
 export async function rowLseGpu(device: GPUDevice, x: QKShape, buffers?: { q?: GPUBuffer; k?: GPUBuffer }): Promise<Float32Array> {
   const { T, H } = validateQK(x);
-  return runKernel(device, {
-    label: 'rowLse',
-    code: rowLseWgsl,
-    uniforms: [qkUniform(x.q, x.k, x.scale)],
-    inputs: [gpuInput(x.q, buffers?.q), gpuInput(x.k, buffers?.k)],
-    outputFloats: H * T,
-    workgroups: [Math.ceil(T / 64), H],
-  });
+  return runQKKernel(device, x, buffers, { label: 'rowLse', body: rowLseWgsl, output: { name: 'lse', floats: H * T }, workgroups: [Math.ceil(T / 64), H] });
 }

@@ -1,24 +1,18 @@
 /** WGSL kernel: the what-if views of one row, one workgroup (CPU twin: whatIf.cpu.ts). */
-import { QK_WGSL, gpuInput, qkUniform, reduceWgsl, runKernel } from './gpuRun';
+import { PAIR_WGSL, pairUniform, reduceWgsl, runQKKernel } from './gpuRun';
 import { WHAT_IF_VIEWS, validateWhatIf, type WhatIfShape } from './whatIf.cpu';
 
 const WG = 256;
 const V = WHAT_IF_VIEWS.length;
 
 export const whatIfWgsl = /* wgsl */ `
-struct WP { s1: u32, s2: i32, lambda: f32, query: u32 };
-@group(0) @binding(0) var<uniform> qk: QK;
-@group(0) @binding(1) var<uniform> wp: WP;
-@group(0) @binding(2) var<storage, read> q: array<f32>;
-@group(0) @binding(3) var<storage, read> k: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-${QK_WGSL}
+${PAIR_WGSL}
 ${reduceWgsl(WG)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   let tid = lid.x;
   let T = qk.tokens;
-  let i = wp.query;
+  let i = p.extra;
   let n = i + 1u;
   let X1 = ${V}u * T;      // scratch: x1 after the views
   let X2 = X1 + T;          // scratch: x2
@@ -26,9 +20,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   for (var j = tid; j < T; j = j + ${WG}u) {
     for (var v = 0u; v < ${V}u; v = v + 1u) { out[v * T + j] = 0.0; }
     if (j <= i) {
-      let a = logit(wp.s1, i, j);
+      let a = logit(p.s1, i, j);
       var b = 0.0;
-      if (wp.s2 >= 0) { b = logit(u32(wp.s2), i, j); }
+      if (p.s2 >= 0) { b = logit(u32(p.s2), i, j); }
       out[X1 + j] = a; out[X2 + j] = b;
       m1 = max(m1, a); m2 = max(m2, b); ma = max(ma, abs(a));
     }
@@ -53,8 +47,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
     let e = exp(x1 - m1);
     let a1 = e / s1;
     var a2 = 0.0;
-    if (wp.s2 >= 0) { a2 = exp(out[X2 + j] - m2) / s2; }
-    let d = a1 - wp.lambda * a2;
+    if (p.s2 >= 0) { a2 = exp(out[X2 + j] - m2) / s2; }
+    let d = a1 - p.lambda * a2;
     out[j] = d;
     out[T + j] = max(0.0, d);
     out[2u * T + j] = select(0.0, a1, d > 0.0);
@@ -69,17 +63,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
 
 export async function whatIfGpu(device: GPUDevice, x: WhatIfShape, buffers?: { q?: GPUBuffer; k?: GPUBuffer }): Promise<Float32Array> {
   const { T } = validateWhatIf(x);
-  const params = new ArrayBuffer(16);
-  new Uint32Array(params, 0, 1)[0] = x.s1;
-  new Int32Array(params, 4, 1)[0] = x.s2;
-  new Float32Array(params, 8, 1)[0] = x.lambda;
-  new Uint32Array(params, 12, 1)[0] = x.query;
-  const all = await runKernel(device, {
+  const all = await runQKKernel(device, x, buffers, {
     label: 'whatIf',
-    code: whatIfWgsl,
-    uniforms: [qkUniform(x.q, x.k, x.scale), params],
-    inputs: [gpuInput(x.q, buffers?.q), gpuInput(x.k, buffers?.k)],
-    outputFloats: (V + 2) * T,
+    body: whatIfWgsl,
+    params: { type: 'Pair', data: pairUniform(x.s1, x.s2, x.lambda, x.query) },
+    output: { name: 'out', floats: (V + 2) * T }, // two rows of scratch after the views
     workgroups: [1],
   });
   return all.slice(0, V * T);
