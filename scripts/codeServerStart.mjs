@@ -1,6 +1,6 @@
 // Starts code-server on 127.0.0.1 with the extension under development and a sample file open; prints the URL.
 // 127.0.0.1 matters: the webview needs a secure context for WebGPU and its service worker.
-import { freshProfile, startCodeServer, workbenchUrl, ROOT } from '../test/e2e/codeServer.mjs';
+import { freshProfile, startCodeServer, workbenchUrl, ROOT } from './codeServer.mjs';
 
 const [folder, file] = process.argv.slice(2);
 const port = Number(process.env.PORT ?? 8080);

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from '../browser/chromium.mjs';
-import { ROOT, freshProfile, installVsix, startCodeServer, workbenchUrl } from './codeServer.mjs';
+import { ROOT, freshProfile, installVsix, startCodeServer, workbenchUrl } from '../../scripts/codeServer.mjs';
 import { openFile, runFromPalette, setTheme, waitForWorkbench, webviewFrame } from './workbench.mjs';
 
 const shots = join(ROOT, 'test-results/screenshots');

@@ -1,4 +1,4 @@
-// Starts and stops code-server (the real VS Code workbench and extension host) for the e2e tests and `npm start`.
+// Starts and stops code-server (the real VS Code workbench and extension host) for `npm start` and the e2e tests.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CODE_SERVER_VERSION = '4.100.3';
 export const CODE_SERVER = join(ROOT, `.tools/code-server-${CODE_SERVER_VERSION}/node_modules/.bin/code-server`);
 
