@@ -2,6 +2,9 @@ import * as vscode from 'vscode';
 import { BundledModels, type BundledModel } from './analysis/bundledModels';
 import type { AnalysisInfo, AnalysisQuery, Capabilities, ProbeResult, RowsPayload, TensorPayload } from './core/protocol';
 import type { TokenSpan } from './core/tokenizer';
+import { registerInspectorCommands } from './inspector/commands';
+import { Inspector, type InspectorSnapshot } from './inspector/inspector';
+import type { AppliedDecorations } from './inspector/decorations';
 import { PanelProvider, describeAdapter } from './panel/panelProvider';
 import { StatusItem } from './statusItem';
 
@@ -12,10 +15,23 @@ export interface AttentionInspectorApi {
   runProbe(tokens?: number): Promise<ProbeResult>;
   /** Tokenizes `text` and runs a bundled model on it in the panel. */
   analyzeText(text: string, model?: BundledModel): Promise<{ info: AnalysisInfo; spans: TokenSpan[] }>;
-  /** Rows of every layer and head for one query token of the last analysis. */
-  rows(query: number): Promise<RowsPayload>;
-  /** Columns, pooled maps, statistics, what-if views, rollout or value-weighted rows of the last analysis. */
-  query(q: AnalysisQuery): Promise<TensorPayload>;
+  /** Rows of every layer and head for one query token of a model's last analysis (default: the model of the last analyzeText). */
+  rows(query: number, model?: BundledModel): Promise<RowsPayload>;
+  /** Columns, pooled maps, statistics, what-if views, rollout, value-weighted rows or surprisal of a model's last analysis. */
+  query(q: AnalysisQuery, model?: BundledModel): Promise<TensorPayload>;
+  /** The editor inspector's state and what it has painted (for tests and scripts). */
+  inspector: {
+    /** Analyses an editor's document (or a range of it); rejects with the message a user would see. */
+    analyze(editor: vscode.TextEditor, range?: vscode.Range): Promise<unknown>;
+    snapshot(): InspectorSnapshot;
+    /** Document offsets [start, end) of every analysed token. */
+    tokens(): [number, number][];
+    decorations(): AppliedDecorations | undefined;
+    /** Focuses the token at a document offset, as a hover or the cursor would; resolves with its weights once painted. */
+    focusOffset(offset: number): Promise<Float32Array | undefined>;
+    hoverText(token: number): Promise<string>;
+    settled(): Promise<unknown>;
+  };
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionInspectorApi {
@@ -23,6 +39,8 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
   const panel = new PanelProvider(context.extensionUri, log);
   const status = new StatusItem(panel);
   const models = new BundledModels(context.extensionUri);
+  const inspector = new Inspector(panel, models, status, log);
+  let lastModel: BundledModel = 'twin-diff';
 
   context.subscriptions.push(
     log,
@@ -36,9 +54,12 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
     ),
     vscode.commands.registerCommand('attentionInspector.checkRuntime', () => checkRuntime(panel, log)),
     vscode.commands.registerCommand('attentionInspector.showLog', () => log.show()),
+    inspector,
+    ...registerInspectorCommands(inspector, panel, log),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('attentionInspector.backend')) panel.notifyConfigChanged();
     }),
+    analyzeOnOpen(inspector, log),
   );
 
   return {
@@ -46,12 +67,39 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
     whenReady: () => panel.whenReady(),
     runProbe: (tokens) => panel.runProbe(tokens),
     analyzeText: async (text, model = 'twin-diff') => {
+      lastModel = model;
       const { ids, spans } = await models.tokenize(model, text);
       return { info: await panel.analyze(model, ids), spans };
     },
-    rows: (query) => panel.rows(query),
-    query: (q) => panel.query(q),
+    rows: (query, model = lastModel) => panel.rows(model, query),
+    query: (q, model = lastModel) => panel.query(model, q),
+    inspector: {
+      analyze: (editor, range) => inspector.analyze(editor, range),
+      snapshot: () => inspector.snapshot(),
+      tokens: () => inspector.current?.spans.map((_, i) => inspector.current!.tokenRange(i)) ?? [],
+      decorations: () => inspector.decorator.snapshot(),
+      focusOffset: (offset) => inspector.focusOffset(offset),
+      hoverText: async (token) => {
+        const s = inspector.current;
+        if (!s) throw new Error('nothing is analysed');
+        const w = await s.weights(inspector.model, inspector.view, inspector.selection, inspector.direction, token);
+        return inspector.hoverText(s, token, w);
+      },
+      settled: () => inspector.settled(),
+    },
   };
+}
+
+/** Analyses the active document on start when the setting asks for it (npm start turns it on). */
+function analyzeOnOpen(inspector: Inspector, log: vscode.LogOutputChannel): vscode.Disposable {
+  const maybe = (e: vscode.TextEditor | undefined) => {
+    if (!e || !vscode.workspace.getConfiguration('attentionInspector').get<boolean>('analyzeOnOpen', false)) return;
+    if (inspector.current?.doc === e.document) return;
+    if (!['file', 'untitled'].includes(e.document.uri.scheme)) return;
+    inspector.analyze(e).catch((err) => log.warn(`analyse on open: ${err instanceof Error ? err.message : String(err)}`));
+  };
+  setTimeout(() => maybe(vscode.window.activeTextEditor), 0);
+  return vscode.window.onDidChangeActiveTextEditor(maybe);
 }
 
 async function checkRuntime(panel: PanelProvider, log: vscode.LogOutputChannel): Promise<ProbeResult | undefined> {

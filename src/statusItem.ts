@@ -2,19 +2,54 @@ import * as vscode from 'vscode';
 import type { PanelProvider } from './panel/panelProvider';
 import { describeAdapter } from './panel/panelProvider';
 
-/** Status bar entry: which backend the panel runs on, once it has said so. */
+export interface InspectorStatus {
+  model: string;
+  tokens: number;
+  lines: string;
+  stale: boolean;
+  detail: string;
+}
+
+/** Status bar entry: the model, the backend the panel runs on, and how many tokens are analysed. */
 export class StatusItem implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('attentionInspector.status', vscode.StatusBarAlignment.Right, 100);
   private readonly sub: vscode.Disposable;
+  private backend: string | undefined;
+  private adapter = '';
+  private inspector: InspectorStatus | undefined;
 
   constructor(panel: PanelProvider) {
     this.item.name = 'Attention Inspector';
     this.item.command = 'attentionInspector.showPanel';
     this.sub = panel.onDidChangeCapabilities((c) => {
-      this.item.text = `$(eye) ${c.backend === 'webgpu' ? 'WebGPU' : 'wasm'}`;
-      this.item.tooltip = `Attention Inspector — backend ${c.backend}; GPU adapter: ${describeAdapter(c)}`;
-      this.item.show();
+      this.backend = c.backend === 'webgpu' ? 'WebGPU' : 'wasm';
+      this.adapter = describeAdapter(c);
+      this.render();
     });
+  }
+
+  setInspector(s: InspectorStatus | undefined): void {
+    this.inspector = s;
+    this.render();
+  }
+
+  private render(): void {
+    if (!this.backend && !this.inspector) return this.item.hide();
+    const i = this.inspector;
+    const parts = [i?.model, this.backend, i && `${i.tokens} tok${i.stale ? ' (edited)' : ''}`].filter(Boolean);
+    this.item.text = `$(eye) ${parts.join(' · ')}`;
+    const md = new vscode.MarkdownString(
+      [
+        '**Attention Inspector**',
+        `Backend: ${this.backend ?? 'not started'}; GPU adapter: ${this.adapter || 'unknown'}`,
+        i ? `${i.model}: ${i.tokens} tokens, ${i.lines}${i.stale ? ' — the text changed since; highlights cleared' : ''}` : 'Nothing analysed: run Analyze Document (Ctrl+Alt+A).',
+        i ? i.detail : '',
+      ]
+        .filter(Boolean)
+        .join('\n\n'),
+    );
+    this.item.tooltip = md;
+    this.item.show();
   }
 
   dispose(): void {

@@ -5,12 +5,16 @@
  */
 import { parseManifest } from '../src/core/manifest';
 import type { AnalysisInfo, AnalysisQuery, Backend, RowsPayload, TensorPayload } from '../src/core/protocol';
+import { surprisalFromLogits } from '../src/core/surprisal';
 import { AttentionEngine, type Analysis } from './engine/engine';
 import { ort } from './engine/ortRuntime';
 
 export class AnalysisController {
   private readonly engines = new Map<string, Promise<AttentionEngine>>();
-  private current: { analysis: Analysis; info: AnalysisInfo } | undefined;
+  /** The latest analysis of each model (the twins are compared on the same text, so both stay). */
+  private readonly current = new Map<string, { analysis: Analysis; info: AnalysisInfo; ids: Int32Array }>();
+  /** Bumped whenever an analysis is replaced or cleared, so views can drop work for an older one. */
+  generation = 0;
 
   constructor(
     private readonly modelsBase: string,
@@ -40,23 +44,43 @@ export class AnalysisController {
 
   async run(model: string, backend: Backend, ids: Int32Array): Promise<AnalysisInfo> {
     const engine = await this.engine(model, backend);
-    this.current = undefined;
+    this.current.delete(model);
+    this.generation++;
+    const t0 = performance.now();
     const analysis = await engine.analyze(Array.from(ids)); // a newer run cancels this one inside the engine
+    const runMs = performance.now() - t0;
     const m = engine.manifest;
     const lambdas: number[] = [];
     if (m.attention !== 'softmax') for (let l = 0; l < m.layers; l++) lambdas.push((await analysis.lambda(l)) ?? 0);
-    const info: AnalysisInfo = { model, backend: engine.backend, tokens: analysis.tokens, layers: m.layers, heads: m.heads, lambdas };
-    this.current = { analysis, info };
+    const info: AnalysisInfo = { model, backend: engine.backend, tokens: analysis.tokens, layers: m.layers, heads: m.heads, lambdas, runMs };
+    this.current.set(model, { analysis, info, ids });
+    this.generation++;
     return info;
   }
 
-  private need() {
-    if (!this.current) throw new Error('no analysis to read from: analyse a document first');
-    return this.current;
+  /** Forgets every analysis (the host cleared the inspector); engines stay loaded. */
+  clear(): void {
+    for (const c of this.current.values()) c.analysis.dispose();
+    this.current.clear();
+    this.generation++;
   }
 
-  async query(q: AnalysisQuery): Promise<TensorPayload> {
-    const { analysis: a, info } = this.need();
+  info(model: string): AnalysisInfo | undefined {
+    return this.current.get(model)?.info;
+  }
+
+  analysis(model: string): Analysis | undefined {
+    return this.current.get(model)?.analysis;
+  }
+
+  private need(model: string) {
+    const c = this.current.get(model);
+    if (!c) throw new Error(`no analysis of ${model} to read from: analyse a document first`);
+    return c;
+  }
+
+  async query(model: string, q: AnalysisQuery): Promise<TensorPayload> {
+    const { analysis: a, info, ids } = this.need(model);
     const T = info.tokens;
     if ('layer' in q && q.layer >= info.layers) throw new Error(`layer ${q.layer} is outside 0..${info.layers - 1}`);
     if ('head' in q && q.head >= info.heads) throw new Error(`head ${q.head} is outside 0..${info.heads - 1}`);
@@ -84,11 +108,15 @@ export class AnalysisController {
         return { kind: q.kind, dims: [T], data: await a.rollout(q.query, q.mode) };
       case 'valueWeighted':
         return { kind: q.kind, dims: [T], data: await a.valueWeighted(q.layer, q.head, q.query) };
+      case 'surprisal': {
+        const logits = await a.logits();
+        return { kind: q.kind, dims: [T], data: surprisalFromLogits(logits, ids, logits.length / T) };
+      }
     }
   }
 
-  async rows(query: number): Promise<RowsPayload> {
-    const c = this.need();
+  async rows(model: string, query: number): Promise<RowsPayload> {
+    const c = this.need(model);
     const r = await c.analysis.rows(query);
     const { layers, heads, tokens } = c.info;
     const a = new Float32Array(layers * heads * tokens);

@@ -4,11 +4,17 @@ import { AnalysisController } from './analysisController';
 import { detectCapabilities } from './capabilities';
 import { configureOrt } from './engine/ortRuntime';
 import { runProbe } from './engine/probe';
+import { InspectorView } from './views/inspectorView';
 import { renderRuntimeView, type RuntimeViewState } from './views/runtimeView';
 import { vscodeApi } from './vscodeApi';
 
 const vscode = vscodeApi<{ probe?: RuntimeViewState['probe'] }>();
-const root = document.getElementById('app') as HTMLElement;
+const app = document.getElementById('app') as HTMLElement;
+const inspectorRoot = document.createElement('div');
+inspectorRoot.className = 'inspector';
+const root = document.createElement('section');
+root.className = 'runtime';
+app.replaceChildren(inspectorRoot, root);
 const body = document.body.dataset;
 const ortBase = body.ortBase ?? '';
 const probeUrl = body.probe ?? '';
@@ -28,6 +34,7 @@ function serial<T>(job: () => Promise<T>): Promise<T> {
 }
 
 const analyses = new AnalysisController(body.models ?? '', serial);
+const inspector = new InspectorView(inspectorRoot, analyses, (m) => send(m));
 
 function send(msg: ToHost): void {
   vscode.postMessage(msg);
@@ -100,9 +107,18 @@ async function handle(msg: ToWebview): Promise<void> {
         return result;
       });
     case 'analysis/query':
-      return answer('analysis/query/done', msg.id, () => analyses.query(msg.query));
+      return answer('analysis/query/done', msg.id, () => analyses.query(msg.model, msg.query));
     case 'analysis/rows':
-      return answer('analysis/rows/done', msg.id, () => analyses.rows(msg.query));
+      return answer('analysis/rows/done', msg.id, () => analyses.rows(msg.model, msg.query));
+    case 'analysis/clear':
+      analyses.clear();
+      inspector.update(null);
+      return;
+    case 'view/update':
+      inspector.update(msg.state);
+      return;
+    case 'export/png':
+      return answer('export/png/done', msg.id, async () => inspector.exportPng());
   }
 }
 

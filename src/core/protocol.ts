@@ -49,6 +49,8 @@ export interface AnalysisInfo {
   heads: number;
   /** λ per layer for DIFF V1 models, empty for softmax models. */
   lambdas: number[];
+  /** Time the webview spent on the forward pass, in ms. */
+  runMs: number;
 }
 
 /**
@@ -72,12 +74,14 @@ export type AnalysisQuery =
   | { kind: 'stats'; layer: number }
   | { kind: 'whatIf'; layer: number; head: number; query: number }
   | { kind: 'rollout'; query: number; mode: 'abs' | 'positive' }
-  | { kind: 'valueWeighted'; layer: number; head: number; query: number };
+  | { kind: 'valueWeighted'; layer: number; head: number; query: number }
+  | { kind: 'surprisal' };
 
 /**
  * A typed-array answer: `data` has the product of `dims` values, row-major. dims per kind —
  * columns [heads, T]; map [P, P]; stats [heads, 6] (entropy A1, entropy A2, negative mass, share |a| < 1e-3,
- * first-token mass, max row-sum error); whatIf [8, T] (WHAT_IF_VIEWS order); rollout [T]; valueWeighted [T].
+ * first-token mass, max row-sum error); whatIf [8, T] (WHAT_IF_VIEWS order); rollout [T]; valueWeighted [T];
+ * surprisal [T] (nats, NaN for the first token).
  */
 export interface TensorPayload {
   kind: AnalysisQuery['kind'];
@@ -85,13 +89,47 @@ export interface TensorPayload {
   data: Float32Array;
 }
 
+/** The inspector's state as the panel draws it; the host owns it and sends it whole after every change. */
+export interface PanelState {
+  /** File name and the lines the analysis covers. */
+  source: string;
+  /** Analysed models: the chosen one first, then its twin when comparing. */
+  models: string[];
+  /** Display text of every token of the analysed window. */
+  labels: string[];
+  layer: number | 'all';
+  head: number | 'mean' | 'maxAbs';
+  viewLabel: string;
+  direction: 'attendsTo' | 'attendedBy';
+  /** The token the editor's highlights are for (hover or cursor), or null. */
+  focus: number | null;
+  measure: MeasureReport | null;
+}
+
+export interface MeasureReport {
+  query: number;
+  /** Token range [first, last) of the selection. */
+  span: [number, number];
+  results: { model: string; selection: number; firstToken: number; rest: number }[];
+}
+
+export interface PngExport {
+  /** data:image/png;base64,… */
+  dataUrl: string;
+  width: number;
+  height: number;
+}
+
 /** Host → webview. */
 export type ToWebview =
   | { method: 'config/didChange'; backendPreference: BackendPreference }
   | { method: 'probe/run'; id: number; backendPreference: BackendPreference; tokens: number }
   | { method: 'analysis/run'; id: number; backendPreference: BackendPreference; model: string; ids: Int32Array }
-  | { method: 'analysis/rows'; id: number; query: number }
-  | { method: 'analysis/query'; id: number; query: AnalysisQuery };
+  | { method: 'analysis/rows'; id: number; model: string; query: number }
+  | { method: 'analysis/query'; id: number; model: string; query: AnalysisQuery }
+  | { method: 'analysis/clear' }
+  | { method: 'view/update'; state: PanelState }
+  | { method: 'export/png'; id: number };
 
 /** Webview → host. */
 export type ToHost =
@@ -104,6 +142,10 @@ export type ToHost =
   | { method: 'analysis/rows/done'; id: number; ok: false; error: string }
   | { method: 'analysis/query/done'; id: number; ok: true; result: TensorPayload }
   | { method: 'analysis/query/done'; id: number; ok: false; error: string }
+  | { method: 'export/png/done'; id: number; ok: true; result: PngExport }
+  | { method: 'export/png/done'; id: number; ok: false; error: string }
+  | { method: 'ui/selectHead'; layer: number; head: number }
+  | { method: 'ui/focusToken'; token: number }
   | { method: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
 export type ToHostMethod = ToHost['method'];
@@ -172,6 +214,7 @@ function checkAnalysisInfo(v: unknown): string | null {
   if (!isBackend(v.backend)) return 'result.backend must be "webgpu" or "wasm"';
   for (const k of ['tokens', 'layers', 'heads'] as const) if (!isInt(v[k]) || (v[k] as number) < 1) return `result.${k} must be a positive integer`;
   if (!Array.isArray(v.lambdas) || !v.lambdas.every(isNum)) return 'result.lambdas must be an array of numbers';
+  if (!isNum(v.runMs)) return 'result.runMs must be a finite number';
   return null;
 }
 
@@ -188,7 +231,7 @@ function checkRows(v: unknown): string | null {
   return null;
 }
 
-const QUERY_KINDS = ['columns', 'map', 'stats', 'whatIf', 'rollout', 'valueWeighted'];
+const QUERY_KINDS = ['columns', 'map', 'stats', 'whatIf', 'rollout', 'valueWeighted', 'surprisal'];
 
 function checkTensorPayload(v: unknown): string | null {
   if (!isObj(v)) return 'result must be an object';
@@ -197,6 +240,33 @@ function checkTensorPayload(v: unknown): string | null {
   if (!(v.data instanceof Float32Array)) return 'result.data must be a Float32Array';
   const n = (v.dims as number[]).reduce((a, b) => a * b, 1);
   return v.data.length === n ? null : `result.data has ${v.data.length} values, dims need ${n}`;
+}
+
+function checkPng(v: unknown): string | null {
+  if (!isObj(v)) return 'result must be an object';
+  if (!isStr(v.dataUrl) || !v.dataUrl.startsWith('data:image/png;base64,')) return 'result.dataUrl must be a PNG data URL';
+  if (!isInt(v.width) || !isInt(v.height) || v.width < 1 || v.height < 1) return 'result.width and result.height must be positive integers';
+  return null;
+}
+
+function checkPanelState(v: unknown): string | null {
+  if (!isObj(v)) return 'state must be an object';
+  if (!isStr(v.source)) return 'state.source must be a string';
+  if (!Array.isArray(v.models) || !v.models.every((m) => isStr(m) && MODEL_NAME.test(m))) return 'state.models must be package names';
+  if (!Array.isArray(v.labels) || !v.labels.every(isStr)) return 'state.labels must be strings';
+  if (!(v.layer === 'all' || (isInt(v.layer) && v.layer >= 0))) return 'state.layer must be a layer index or "all"';
+  if (!(v.head === 'mean' || v.head === 'maxAbs' || (isInt(v.head) && v.head >= 0))) return 'state.head must be a head index, "mean" or "maxAbs"';
+  if (!isStr(v.viewLabel)) return 'state.viewLabel must be a string';
+  if (v.direction !== 'attendsTo' && v.direction !== 'attendedBy') return 'state.direction must be attendsTo or attendedBy';
+  if (!(v.focus === null || (isInt(v.focus) && v.focus >= 0))) return 'state.focus must be a token index or null';
+  if (v.measure !== null) {
+    const m = v.measure;
+    if (!isObj(m) || !isInt(m.query) || !Array.isArray(m.span) || m.span.length !== 2 || !m.span.every(isInt)) return 'state.measure must have query and span';
+    if (!Array.isArray(m.results) || !m.results.every((r) => isObj(r) && isStr(r.model) && isNum(r.selection) && isNum(r.firstToken) && isNum(r.rest))) {
+      return 'state.measure.results must be {model, selection, firstToken, rest}';
+    }
+  }
+  return null;
 }
 
 function checkQuery(q: unknown): string | null {
@@ -208,6 +278,7 @@ function checkQuery(q: unknown): string | null {
     whatIf: ['layer', 'head', 'query'],
     rollout: ['query'],
     valueWeighted: ['layer', 'head', 'query'],
+    surprisal: [],
   };
   for (const k of ints[q.kind as string]) if (!isInt(q[k]) || (q[k] as number) < 0) return `query.${k} must be a non-negative integer`;
   if (q.kind === 'map' && ((q.maxCells as number) < 1 || (q.maxCells as number) > 2048)) return 'query.maxCells must be in 1..2048';
@@ -240,6 +311,14 @@ export function parseToHost(raw: unknown): Parsed<ToHost> {
       return parseDone(raw, checkRows);
     case 'analysis/query/done':
       return parseDone(raw, checkTensorPayload);
+    case 'export/png/done':
+      return parseDone(raw, checkPng);
+    case 'ui/selectHead':
+      return isInt(raw.layer) && raw.layer >= 0 && isInt(raw.head) && raw.head >= 0
+        ? { ok: true, message: raw as ToHost }
+        : fail(raw, 'layer and head must be non-negative integers');
+    case 'ui/focusToken':
+      return isInt(raw.token) && raw.token >= 0 ? { ok: true, message: raw as ToHost } : fail(raw, 'token must be a non-negative integer');
     case 'log': {
       if (!(raw.level === 'info' || raw.level === 'warn' || raw.level === 'error')) {
         return fail(raw, 'level must be info, warn or error');
@@ -273,12 +352,22 @@ export function parseToWebview(raw: unknown): Parsed<ToWebview> {
     }
     case 'analysis/query': {
       if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
+      if (!isStr(raw.model) || !MODEL_NAME.test(raw.model)) return fail(raw, 'model must be a package name');
       const r = checkQuery(raw.query);
       return r ? fail(raw, r) : { ok: true, message: raw as ToWebview };
     }
     case 'analysis/rows':
       if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
+      if (!isStr(raw.model) || !MODEL_NAME.test(raw.model)) return fail(raw, 'model must be a package name');
       return isInt(raw.query) && raw.query >= 0 ? { ok: true, message: raw as ToWebview } : fail(raw, 'query must be a non-negative integer');
+    case 'analysis/clear':
+      return { ok: true, message: raw as ToWebview };
+    case 'view/update': {
+      const r = checkPanelState(raw.state);
+      return r ? fail(raw, r) : { ok: true, message: raw as ToWebview };
+    }
+    case 'export/png':
+      return isInt(raw.id) ? { ok: true, message: raw as ToWebview } : fail(raw, 'id must be an integer');
     default:
       return fail(raw, 'unknown method');
   }

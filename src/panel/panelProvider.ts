@@ -9,6 +9,8 @@ import {
   type TensorPayload,
   type BackendPreference,
   type Capabilities,
+  type PanelState,
+  type PngExport,
   type ProbeResult,
   type RowsPayload,
   type ToWebview,
@@ -32,12 +34,20 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
   private readonly disposables: vscode.Disposable[] = [];
   private readonly onDidChangeCapabilitiesEmitter = new vscode.EventEmitter<Capabilities>();
   readonly onDidChangeCapabilities = this.onDidChangeCapabilitiesEmitter.event;
+  private readonly onDidSelectHeadEmitter = new vscode.EventEmitter<{ layer: number; head: number }>();
+  /** A head was clicked (or chosen with the keyboard) in the panel's grid. */
+  readonly onDidSelectHead = this.onDidSelectHeadEmitter.event;
+  private readonly onDidFocusTokenEmitter = new vscode.EventEmitter<number>();
+  readonly onDidFocusToken = this.onDidFocusTokenEmitter.event;
+  private readonly onDidResetEmitter = new vscode.EventEmitter<void>();
+  /** The webview reloaded or closed: its analyses are gone. */
+  readonly onDidReset = this.onDidResetEmitter.event;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.disposables.push(this.onDidChangeCapabilitiesEmitter);
+    this.disposables.push(this.onDidChangeCapabilitiesEmitter, this.onDidSelectHeadEmitter, this.onDidFocusTokenEmitter, this.onDidResetEmitter);
   }
 
   get capabilities(): Capabilities | undefined {
@@ -81,7 +91,10 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
   private resetConnection(reason: string): void {
     for (const d of this.pending.values()) d.reject(new Error(`${reason} before it answered; run the command again.`));
     this.pending.clear();
-    if (this.ready.settled) this.ready = new Deferred<Capabilities>();
+    if (this.ready.settled) {
+      this.ready = new Deferred<Capabilities>();
+      this.onDidResetEmitter.fire();
+    }
   }
 
   private receive(raw: unknown): void {
@@ -104,7 +117,8 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
       case 'probe/run/done':
       case 'analysis/run/done':
       case 'analysis/rows/done':
-      case 'analysis/query/done': {
+      case 'analysis/query/done':
+      case 'export/png/done': {
         const waiting = this.pending.get(msg.id);
         if (!waiting) {
           this.log.warn(`answer for request ${msg.id}, which is no longer waited for (timed out or replaced)`);
@@ -115,6 +129,12 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
         else waiting.reject(new Error(msg.error));
         break;
       }
+      case 'ui/selectHead':
+        this.onDidSelectHeadEmitter.fire({ layer: msg.layer, head: msg.head });
+        break;
+      case 'ui/focusToken':
+        this.onDidFocusTokenEmitter.fire(msg.token);
+        break;
       case 'log':
         this.log[msg.level](`[webview] ${msg.message}`);
         break;
@@ -171,14 +191,26 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     return this.request('analysis', (id) => ({ method: 'analysis/run', id, backendPreference: backendPreference(), model, ids }));
   }
 
-  /** Columns, a pooled map, statistics, what-if views, rollout or value-weighted row of the current analysis. */
-  query(q: AnalysisQuery): Promise<TensorPayload> {
-    return this.request(`${q.kind} request`, (id) => ({ method: 'analysis/query', id, query: q }));
+  /** Columns, a pooled map, statistics, what-if views, rollout, value-weighted row or surprisal of a model's current analysis. */
+  query(model: string, q: AnalysisQuery): Promise<TensorPayload> {
+    return this.request(`${q.kind} request`, (id) => ({ method: 'analysis/query', id, model, query: q }));
   }
 
-  /** Every layer's and head's row for one query of the current analysis. */
-  rows(query: number): Promise<RowsPayload> {
-    return this.request('row request', (id) => ({ method: 'analysis/rows', id, query }));
+  /** Every layer's and head's row for one query of a model's current analysis. */
+  rows(model: string, query: number): Promise<RowsPayload> {
+    return this.request('row request', (id) => ({ method: 'analysis/rows', id, model, query }));
+  }
+
+  /** The chosen model's heatmap as PNG. */
+  exportPng(): Promise<PngExport> {
+    return this.request('heatmap export', (id) => ({ method: 'export/png', id }));
+  }
+
+  /** Sends the inspector state to draw (null: nothing analysed). Does not open the panel. */
+  updateView(state: PanelState | null): void {
+    if (!this.ready.settled) return;
+    if (state) this.post({ method: 'view/update', state });
+    else this.post({ method: 'analysis/clear' });
   }
 
   dispose(): void {

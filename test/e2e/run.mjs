@@ -9,9 +9,13 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from '../browser/chromium.mjs';
 import { ROOT, freshProfile, installVsix, startCodeServer, workbenchUrl } from '../../scripts/codeServer.mjs';
-import { openFile, runFromPalette, setTheme, waitForWorkbench, webviewFrame } from './workbench.mjs';
+import { openFile, runFromPalette, waitForWorkbench, webviewFrame } from './workbench.mjs';
+import { uiTests } from './ui.mjs';
 
+/** ATTN_E2E_ONLY=host runs only the extension-host suite, =ui only the host suite and the UI tests (for quick iteration). */
+const only = process.env.ATTN_E2E_ONLY;
 const shots = join(ROOT, 'test-results/screenshots');
+rmSync(shots, { recursive: true, force: true });
 mkdirSync(shots, { recursive: true });
 const workspace = join(ROOT, 'test/fixtures/workspace');
 let passed = 0;
@@ -69,54 +73,14 @@ try {
     }
   }
 
-  // 2. The UI, as a user sees it.
-  const context = await launchChromium();
-  const page = context.pages()[0];
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  await page.goto(workbenchUrl(dev.url, { folder: workspace, extensionDevelopmentPath: ROOT }));
-  await check('the workbench opens the fixture folder with the extension under development', async () => {
-    await waitForWorkbench(page);
-    await setTheme(page, 'Dark Modern');
-    await openFile(page, 'sample.py');
-  });
-  await check('F1 → "Attention Inspector: Show Panel" shows the panel with a WebGPU badge and the adapter', async () => {
-    await runFromPalette(page, 'Attention Inspector: Show Panel');
-    const frame = webviewFrame(page);
-    await frame.locator('[data-testid=backend-badge]', { hasText: 'WebGPU' }).waitFor({ timeout: 60_000 });
-    const adapter = await frame.locator('[data-testid=adapter]').innerText();
-    if (!/swiftshader|google/i.test(adapter)) throw new Error(`adapter shown as "${adapter}"`);
-  });
-  await check('F1 → "Check Runtime" runs the probe on WebGPU and the panel shows it matches the reference', async () => {
-    await runFromPalette(page, 'Attention Inspector: Check Runtime (WebGPU / WebAssembly)');
-    const frame = webviewFrame(page);
-    await frame.locator('[data-testid=probe-verdict]', { hasText: 'matches the JavaScript reference' }).waitFor({ timeout: 90_000 });
-    const ranOn = await frame.locator('[data-testid=probe-backend]').innerText();
-    if (ranOn !== 'webgpu') throw new Error(`probe ran on ${ranOn}`);
-    const err = Number(await frame.locator('[data-testid=probe-error]').innerText());
-    if (!(err < 1e-5)) throw new Error(`max error ${err}`);
-    await page.locator('.notifications-toasts', { hasText: 'Attention Inspector runs on WebGPU' }).waitFor({ timeout: 20_000 });
-    await page.screenshot({ path: join(shots, 'panel-webgpu-dark.png') });
-  });
-  await check('the status bar names the backend', async () => {
-    await page.locator('.statusbar-item', { hasText: 'WebGPU' }).first().waitFor({ timeout: 20_000 });
-  });
-  await check('F1 → "Attention Inspector: Show Log" shows the output channel with the runtime lines', async () => {
-    await runFromPalette(page, 'Attention Inspector: Show Log');
-    await page.locator('.output-view, .panel', { hasText: 'webview ready: backend webgpu' }).first().waitFor({ timeout: 30_000 });
-    await page.screenshot({ path: join(shots, 'log-dark.png') });
-  });
-  await check('no uncaught errors in the workbench page', async () => {
-    const ours = pageErrors.filter((e) => /attention|webview\.js|ort/i.test(e));
-    if (ours.length) throw new Error(ours.join('\n'));
-  });
-  await context.close();
+  // 2. The UI, as a user sees it (test/e2e/ui.mjs).
+  if (only !== 'host') await uiTests({ dev, check, shots, workspace });
 } finally {
   await dev.stop();
 }
 
 // 3. The packaged extension, installed from its .vsix, in a browser without WebGPU.
-await check('the .vsix packages offline, installs into code-server, and its panel reports the wasm backend without WebGPU', async () => {
+if (!only) await check('the .vsix packages offline, installs into code-server, and its panel reports the wasm backend without WebGPU', async () => {
   const vsix = join(ROOT, 'dist-vsix/attention-inspector.vsix');
   rmSync(vsix, { force: true });
   execFileSync('npm', ['run', '--silent', 'package'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

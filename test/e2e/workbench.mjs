@@ -51,3 +51,64 @@ export async function setTheme(page, label) {
     }
   }
 }
+
+/** Picks the row of the open quick pick whose label is exactly `label`. */
+export async function pickQuickItem(page, label) {
+  const row = page
+    .locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(label)}$`) }) })
+    .first();
+  await row.waitFor({ timeout: 20_000 });
+  await row.click();
+}
+
+/** Background colours (as "r,g,b") and boxes of the editor's decoration overlays. */
+export async function decorationColours(page) {
+  return page.locator('.monaco-editor .view-overlays .cdr').evaluateAll((els) =>
+    els
+      .map((e) => {
+        const m = getComputedStyle(e).backgroundColor.match(/rgba?\(([^)]+)\)/);
+        const r = e.getBoundingClientRect();
+        return m ? { rgb: m[1].split(',').slice(0, 3).map((x) => x.trim()).join(','), alpha: Number(m[1].split(',')[3] ?? 1), box: `${Math.round(r.left)},${Math.round(r.top)},${Math.round(r.width)}` } : null;
+      })
+      .filter((x) => x && x.alpha > 0),
+  );
+}
+
+/** Number of pixels of a canvas inside the panel that differ from its top-left pixel. */
+export async function canvasInk(frame, testId) {
+  return frame.locator(`canvas[data-testid="${testId}"]`).evaluate((c) => {
+    const ctx = c.getContext('2d');
+    if (!ctx || c.width === 0) return 0;
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) n++;
+    return n;
+  });
+}
+
+/** Screen point at the middle of `word` inside the first rendered editor line that contains `line`. */
+export async function wordPoint(page, line, word) {
+  const p = await page.evaluate(
+    ([line, word]) => {
+      const norm = (s) => s.replace(/\u00a0/g, ' ');
+      for (const el of document.querySelectorAll('.monaco-editor .view-line')) {
+        if (!norm(el.textContent).includes(line)) continue;
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          const i = norm(n.textContent).indexOf(word);
+          if (i < 0) continue;
+          const r = document.createRange();
+          r.setStart(n, i);
+          r.setEnd(n, i + word.length);
+          const b = r.getBoundingClientRect();
+          return { x: b.left + b.width / 2, y: b.top + b.height / 2 };
+        }
+      }
+      return null;
+    },
+    [line, word],
+  );
+  if (!p) throw new Error(`"${word}" in a line with "${line}" is not on screen`);
+  return p;
+}

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 
 const root = process.cwd();
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const sources = ['src/extension.ts', 'src/panel/panelProvider.ts'].map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
+const sources = ['src/extension.ts', 'src/panel/panelProvider.ts', 'src/inspector/commands.ts'].map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
 
 test('engines.vscode is no newer than the VS Code the tests run (1.100, code-server 4.100.3)', () => {
   const m = /^\^?(\d+)\.(\d+)\./.exec(pkg.engines.vscode);

@@ -76,7 +76,8 @@ test('analysis messages: ids must be an Int32Array, rows must be Float32Arrays o
   assert.match(!short.ok ? short.reason : '', /result\.a has 11 values, layers × heads × tokens = 12/);
   assert.equal(parseToHost({ method: 'analysis/rows/done', id: 2, ok: true, result: { ...result, a: Array(12).fill(0) } }).ok, false);
   assert.equal(parseToHost({ method: 'analysis/rows/done', id: 2, ok: true, result: { ...result, query: 3 } }).ok, false);
-  const info = { model: 'twin-diff', backend: 'wasm', tokens: 3, layers: 4, heads: 2, lambdas: [0.1, 0.2, 0.3, 0.4] };
+  const info = { model: 'twin-diff', backend: 'wasm', tokens: 3, layers: 4, heads: 2, lambdas: [0.1, 0.2, 0.3, 0.4], runMs: 12.5 };
+  assert.equal(parseToHost({ method: 'analysis/run/done', id: 3, ok: true, result: { ...info, runMs: undefined } }).ok, false);
   assert.equal(parseToHost({ method: 'analysis/run/done', id: 3, ok: true, result: info }).ok, true);
   assert.equal(parseToHost({ method: 'analysis/run/done', id: 3, ok: true, result: { ...info, lambdas: ['x'] } }).ok, false);
 });

@@ -12,6 +12,7 @@ export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', timeout: 120_000, color: false, reporter: function Silent() {} as unknown as string });
   mocha.suite.emit('pre-require', globalThis, 'extension.test', mocha);
   await import('./extension.test');
+  await import('./inspector.test');
   const outcomes: Outcome[] = [];
   const failures = await new Promise<number>((resolve) => {
     const runner = mocha.run(resolve);

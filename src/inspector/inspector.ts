@@ -1,0 +1,572 @@
+/**
+ * The inspector on editor text: analyses a document (or selection, or the window around the cursor), keeps the
+ * session, paints the tints for the hovered or cursor token, answers the hover card, keeps the panel in step, and
+ * invalidates everything on edits and closes. All state lives here; the panel draws what it is sent.
+ */
+import * as vscode from 'vscode';
+import { BUNDLED_MODELS, type BundledModel, type BundledModels } from '../analysis/bundledModels';
+import { Coalescer } from '../core/coalescer';
+import { aggregate, groupOf, tokenAt, type Aggregation } from '../core/grouping';
+import { measureSpanMass } from '../core/measure';
+import type { MeasureReport, PanelState } from '../core/protocol';
+import { chooseWindow } from '../core/textWindow';
+import { describeSelection, lambdaA2, selectRow, viewInfo, type Direction, type HeadSelection, type ViewId } from '../core/views';
+import type { PanelProvider } from '../panel/panelProvider';
+import type { StatusItem } from '../statusItem';
+import { Decorator } from './decorations';
+import { hoverMarkdown } from './hoverCard';
+import { Session } from './session';
+
+export const TWIN: Record<BundledModel, BundledModel> = { 'twin-diff': 'twin-softmax', 'twin-softmax': 'twin-diff' };
+
+const cfg = () => vscode.workspace.getConfiguration('attentionInspector');
+
+export interface InspectorSnapshot {
+  model: BundledModel;
+  compare: boolean;
+  followCursor: boolean;
+  selection: HeadSelection;
+  view: ViewId;
+  direction: Direction;
+  aggregation: Aggregation;
+  focus: number | null;
+  session?: { uri: string; version: number; start: number; end: number; tokens: number; stale: boolean; models: string[]; lines: { first: number; last: number; total: number } };
+}
+
+export class Inspector implements vscode.Disposable {
+  readonly decorator = new Decorator();
+  private session: Session | undefined;
+  model: BundledModel = 'twin-diff';
+  compare = false;
+  followCursor: boolean;
+  selection: HeadSelection = { layer: 'all', head: 'mean' };
+  view: ViewId = 'model';
+  direction: Direction = 'attendsTo';
+  aggregation: Aggregation;
+  private focus: number | null = null;
+  private measure: MeasureReport | null = null;
+  private generation = 0;
+  private readonly painter = new Coalescer();
+  private paintSeq = 0;
+  private reanalyseTimer: ReturnType<typeof setTimeout> | undefined;
+  private panelTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly subs: vscode.Disposable[] = [];
+  private warned = new Set<string>();
+  private lastAnalysis: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly panel: PanelProvider,
+    private readonly models: BundledModels,
+    private readonly status: StatusItem,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.followCursor = cfg().get<boolean>('followCursor', true);
+    const agg = cfg().get<string>('aggregation', 'token');
+    this.aggregation = agg === 'word' || agg === 'line' ? agg : 'token';
+    const m = cfg().get<string>('model', 'twin-diff');
+    this.model = (BUNDLED_MODELS as readonly string[]).includes(m) ? (m as BundledModel) : 'twin-diff';
+    this.subs.push(
+      vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        if (this.session?.doc === d) this.clear('the document was closed');
+      }),
+      vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
+      vscode.languages.registerHoverProvider('*', { provideHover: (d, p, t) => this.provideHover(d, p, t) }),
+      panel.onDidSelectHead(({ layer, head }) => this.setSelection({ layer, head })),
+      panel.onDidReset(() => {
+        if (this.session) this.clear('the panel reloaded');
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('attentionInspector.aggregation')) {
+          const a = cfg().get<string>('aggregation', 'token');
+          this.setAggregation(a === 'word' || a === 'line' ? a : 'token');
+        }
+      }),
+    );
+    void this.setContext();
+  }
+
+  snapshot(): InspectorSnapshot {
+    const s = this.session;
+    return {
+      model: this.model,
+      compare: this.compare,
+      followCursor: this.followCursor,
+      selection: this.selection,
+      view: this.view,
+      direction: this.direction,
+      aggregation: this.aggregation,
+      focus: this.focus,
+      session: s && { uri: s.doc.uri.toString(), version: s.version, start: s.start, end: s.end, tokens: s.tokens, stale: s.stale, models: [...s.runs.keys()], lines: s.lines },
+    };
+  }
+
+  private async setContext(): Promise<void> {
+    await vscode.commands.executeCommand('setContext', 'attentionInspector.active', !!this.session && !this.session.stale);
+    await vscode.commands.executeCommand('setContext', 'attentionInspector.followCursor', this.followCursor);
+    await vscode.commands.executeCommand('setContext', 'attentionInspector.compare', this.compare);
+  }
+
+  // ------------------------------------------------------------------------------------------------- analysis
+
+  /** Analyses the editor's document (or `range` of it). Resolves when the analysis is shown, or undefined when superseded. */
+  async analyze(editor: vscode.TextEditor, range?: vscode.Range): Promise<Session | undefined> {
+    const doc = editor.document;
+    const gen = ++this.generation;
+    clearTimeout(this.reanalyseTimer);
+    const base = range ? doc.offsetAt(range.start) : 0;
+    const text = range ? doc.getText(range) : doc.getText();
+    if (text.trim().length === 0) throw new Error(range ? 'the selection is empty: select some text, or run Analyze Document' : 'the document is empty: there is nothing to analyse');
+    const odd = countBinary(text);
+    if (odd > Math.max(8, text.length * 0.1)) {
+      throw new Error(`this looks like a binary file (${Math.round((100 * odd) / text.length)}% NUL or undecodable characters); Attention Inspector analyses text`);
+    }
+    const { pkg, tokenizer } = await this.models.load(this.model);
+    const maxTokens = Math.max(2, Math.min(cfg().get<number>('maxTokens', 2048), pkg.manifest.maxContext));
+    const cursor = doc.offsetAt(editor.selection.active) - base;
+    const win = chooseWindow(text, cursor, maxTokens, (s) => tokenizer.encode(s));
+    if (win.encoded.ids.length === 0) throw new Error('nothing to analyse: the text has no tokens');
+    const start = base + win.start;
+    const end = base + win.end;
+    const lines = { first: doc.positionAt(start).line + 1, last: doc.positionAt(Math.max(start, end - 1)).line + 1, total: doc.lineCount };
+    const ids = Int32Array.from(win.encoded.ids);
+    const models = this.compare ? [this.model, TWIN[this.model]] : [this.model];
+    // The panel's analyses are about to be replaced: the old session must not read rows that belong to the new text.
+    this.retire();
+    const session = new Session(doc, doc.version, start, end, text.slice(win.start, win.end), win.encoded.spans, ids, lines, this.panel);
+    const title = `Attention Inspector: analysing ${ids.length} tokens with ${models.join(' and ')}`;
+    const work = (async () => {
+      for (const m of models) {
+        if (m !== this.model) await this.checkSameTokens(m, session);
+        const info = await this.panel.analyze(m, ids);
+        if (gen !== this.generation) return undefined;
+        session.runs.set(m, info);
+      }
+      return session;
+    })();
+    this.lastAnalysis = work.catch(() => undefined);
+    let done: Session | undefined;
+    try {
+      done = await withDelayedProgress(title, work, () => {
+        if (gen === this.generation) this.generation++;
+      });
+    } catch (e) {
+      if (gen === this.generation) this.clear(`the analysis failed: ${message(e)}`);
+      throw e;
+    }
+    if (!done || gen !== this.generation) return undefined;
+    if (doc.isClosed) return undefined;
+    if (doc.version !== session.version) {
+      // Edited while the model ran: the spans no longer match the text.
+      this.scheduleReanalyse(true);
+      return undefined;
+    }
+    this.session = session;
+    this.focus = null;
+    this.measure = null;
+    this.updateStatus();
+    await this.setContext();
+    if (win.partial && !range) {
+      const msg = `Attention Inspector analysed lines ${lines.first}–${lines.last} of ${lines.total} (${ids.length} tokens around the cursor; setting attentionInspector.maxTokens).`;
+      vscode.window.setStatusBarMessage(msg, 8000);
+      this.log.info(msg);
+    }
+    const info = session.runs.get(this.model)!;
+    this.log.info(`analysed ${doc.uri.toString(true)} lines ${lines.first}–${lines.last}: ${ids.length} tokens, ${[...session.runs.values()].map((r) => `${r.model} ${r.runMs.toFixed(0)} ms`).join(', ')} on ${info.backend}`);
+    this.pushPanel(true);
+    if (this.view === 'surprisal') void this.paint(0);
+    else {
+      const active = vscode.window.activeTextEditor;
+      if (this.followCursor && active?.document === doc) this.focusOffset(doc.offsetAt(active.selection.active));
+    }
+    return session;
+  }
+
+  /** Stops the current session from painting or answering (its panel analyses are being replaced). */
+  private retire(): void {
+    this.paintSeq++;
+    this.painter.cancelQueued();
+    this.decorator.clearEverywhere();
+    if (this.session) this.session.retired = true;
+  }
+
+  private async checkSameTokens(model: BundledModel, s: Session): Promise<void> {
+    const { tokenizer } = await this.models.load(model);
+    const ids = tokenizer.encode(s.text).ids;
+    if (ids.length !== s.ids.length || ids.some((v, i) => v !== s.ids[i])) {
+      throw new Error(`${model} tokenizes this text differently from ${this.model}, so the two cannot be compared token by token`);
+    }
+  }
+
+  /** Runs a model on the session's text when it has not run yet (twin comparison, measurement). */
+  private async ensureRun(model: BundledModel): Promise<void> {
+    const s = this.need();
+    if (s.runs.has(model)) return;
+    await this.checkSameTokens(model, s);
+    const gen = this.generation;
+    const info = await withDelayedProgress(`Attention Inspector: analysing with ${model}`, this.panel.analyze(model, s.ids), () => undefined);
+    if (gen !== this.generation || this.session !== s) throw new Error('the analysis was replaced while the twin ran; run the command again');
+    s.runs.set(model, info);
+  }
+
+  private need(): Session {
+    const s = this.session;
+    if (!s) throw new Error('nothing is analysed: run "Attention Inspector: Analyze Document" first');
+    if (s.stale) throw new Error('the document changed since it was analysed: run "Attention Inspector: Analyze Document" again');
+    if (s.retired) throw new Error('a new analysis is running; run the command again when it has finished');
+    return s;
+  }
+
+  private scheduleReanalyse(force = false): void {
+    if (!this.followCursor && !force) return;
+    clearTimeout(this.reanalyseTimer);
+    const delay = cfg().get<number>('reanalyseDelayMs', 750);
+    const s = this.session;
+    this.reanalyseTimer = setTimeout(() => {
+      const editor = vscode.window.visibleTextEditors.find((e) => e.document === (s?.doc ?? vscode.window.activeTextEditor?.document));
+      if (!editor || editor.document.isClosed) return;
+      this.analyze(editor).catch((e) => this.warn(e));
+    }, delay);
+  }
+
+  clear(reason?: string): void {
+    this.generation++;
+    clearTimeout(this.reanalyseTimer);
+    this.painter.cancelQueued();
+    this.paintSeq++;
+    this.decorator.clearEverywhere();
+    this.session = undefined;
+    this.focus = null;
+    this.measure = null;
+    this.panel.updateView(null);
+    this.updateStatus();
+    void this.setContext();
+    if (reason) this.log.info(`inspector cleared: ${reason}`);
+  }
+
+  // ------------------------------------------------------------------------------------------------- events
+
+  private onEdit(e: vscode.TextDocumentChangeEvent): void {
+    const s = this.session;
+    if (!s || e.document !== s.doc || e.contentChanges.length === 0) return;
+    // Stale highlights go at once; with Follow Cursor on, the text is analysed again after a pause.
+    this.paintSeq++;
+    this.painter.cancelQueued();
+    this.decorator.clearEverywhere();
+    s.stale = true;
+    this.focus = null;
+    this.updateStatus();
+    void this.setContext();
+    this.scheduleReanalyse();
+  }
+
+  private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
+    const s = this.session;
+    if (!this.followCursor || !s || s.stale || e.textEditor.document !== s.doc) return;
+    const off = s.doc.offsetAt(e.selections[0].active);
+    if ((off < s.start || off > s.end) && (s.start > 0 || s.end < s.doc.getText().length)) {
+      // The cursor left the analysed window of a long document: analyse the window around it.
+      this.scheduleReanalyse();
+      return;
+    }
+    this.focusOffset(off);
+  }
+
+  /** Focuses the token at a document offset and paints its weights. */
+  focusOffset(offset: number): Promise<Float32Array | undefined> {
+    const s = this.session;
+    if (!s || s.stale || s.retired || offset < s.start || offset > s.end) return Promise.resolve(undefined);
+    const t = tokenAt(s.spans, offset - s.start);
+    if (t < 0) return Promise.resolve(undefined);
+    return this.paint(t);
+  }
+
+  /** Paints the weights of token `t` (latest request wins). */
+  paint(t: number): Promise<Float32Array | undefined> {
+    const s = this.session;
+    if (!s) return Promise.resolve(undefined);
+    const seq = ++this.paintSeq;
+    this.focus = this.view === 'surprisal' ? null : t;
+    return this.painter
+      .run(async () => {
+        const live = () => seq === this.paintSeq && this.session === s && !s.stale && !s.retired && !s.doc.isClosed;
+        if (!live()) return undefined;
+        const w = await s.weights(this.model, this.view, this.selection, this.direction, t);
+        if (!live()) return undefined;
+        const editor = vscode.window.visibleTextEditors.find((e) => e.document === s.doc);
+        if (!editor) return undefined;
+        const groups = s.groups(this.aggregation);
+        const agg = this.aggregation === 'token' ? w : aggregate(w, groups);
+        const targets = groups.map((g) => [s.start + g.start, s.start + g.end] as [number, number]);
+        const surprisal = this.view === 'surprisal';
+        const skip = surprisal ? -1 : groupOf(groups, t);
+        this.decorator.apply(editor, targets, agg, surprisal ? undefined : s.tokenRange(t), skip);
+        this.schedulePanel();
+        return w;
+      })
+      .catch((e) => {
+        // Errors of a request that a newer analysis, edit or hover made moot are not the user's concern.
+        if (seq === this.paintSeq && this.session === s && !s.stale && !s.retired) this.warn(e);
+        else this.log.debug(`dropped a superseded paint: ${message(e)}`);
+        return undefined;
+      });
+  }
+
+  private async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
+    const s = this.session;
+    if (!s || doc !== s.doc || s.retired) return undefined;
+    if (s.stale) return new vscode.Hover('Attention Inspector: the text changed since it was analysed' + (this.followCursor ? '; analysing again…' : '; run Analyze Document again.'));
+    const off = doc.offsetAt(pos);
+    if (off < s.start || off > s.end) return new vscode.Hover(`Attention Inspector analysed lines ${s.lines.first}–${s.lines.last} only; move the cursor here and run Analyze Document to analyse around it.`);
+    const t = tokenAt(s.spans, off - s.start);
+    if (this.view === 'surprisal') return undefined;
+    const w = await this.paint(t);
+    if (!w || token.isCancellationRequested || this.session !== s) return undefined;
+    try {
+      const md = await this.hoverText(s, t, w);
+      if (token.isCancellationRequested) return undefined;
+      const r = s.tokenRange(t);
+      const m = new vscode.MarkdownString(md);
+      m.supportHtml = false;
+      return new vscode.Hover(m, new vscode.Range(doc.positionAt(r[0]), doc.positionAt(r[1])));
+    } catch (e) {
+      return new vscode.Hover(`Attention Inspector: ${message(e)}`);
+    }
+  }
+
+  /** The hover card's Markdown for token `t` of the session (its weights `w` already computed). */
+  async hoverText(s: Session, t: number, w: Float32Array): Promise<string> {
+    const info = s.runs.get(this.model)!;
+    const labels = s.labels();
+    const where = `${describeSelection(this.selection)} · ${viewInfo(this.view).label}`;
+    let a1: Float32Array | undefined;
+    let l2: Float32Array | undefined;
+    if (info.lambdas.length && this.view === 'model' && this.direction === 'attendsTo') {
+      const r = await s.rows(this.model, t);
+      a1 = selectRow(r.a1!, r.layers, r.heads, r.tokens, this.selection);
+      l2 = selectRow(lambdaA2(r.a1!, r.a), r.layers, r.heads, r.tokens, this.selection);
+    }
+    const lambdas = info.lambdas.length ? (this.selection.layer === 'all' ? info.lambdas : [info.lambdas[this.selection.layer]]) : undefined;
+    let twin: { model: string; where: string; weights: Float32Array } | undefined;
+    const tm = TWIN[this.model];
+    const ti = s.runs.get(tm);
+    if (this.compare && ti) {
+      // Head i of one twin is not head i of the other: a single head compares with the twin's mean over that layer's heads.
+      const sel: HeadSelection = typeof this.selection.head === 'number' ? { layer: this.selection.layer, head: 'mean' } : this.selection;
+      try {
+        twin = { model: tm, where: describeSelection(sel), weights: await s.weights(tm, this.view, sel, this.direction, t) };
+      } catch (e) {
+        twin = undefined;
+        this.log.info(`twin figures unavailable: ${message(e)}`);
+      }
+    }
+    return hoverMarkdown({
+      model: this.model,
+      token: { index: t, label: labels[t] },
+      where,
+      viewLabel: viewInfo(this.view).label,
+      direction: this.direction,
+      weights: w,
+      labels,
+      a1,
+      lambdaA2: l2,
+      lambdas,
+      twin,
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------- state changes
+
+  private repaint(): void {
+    this.updateStatus();
+    void this.setContext();
+    if (!this.session || this.session.stale) return;
+    if (this.view === 'surprisal') void this.paint(0);
+    else if (this.focus !== null) void this.paint(this.focus);
+    else this.decorator.clearEverywhere();
+    this.pushPanel(true);
+  }
+
+  setSelection(sel: HeadSelection): void {
+    this.selection = sel;
+    this.repaint();
+  }
+
+  setView(v: ViewId): void {
+    const wasSurprisal = this.view === 'surprisal';
+    this.view = v;
+    if (wasSurprisal && v !== 'surprisal') this.decorator.clearEverywhere();
+    this.repaint();
+  }
+
+  setDirection(d: Direction): void {
+    this.direction = d;
+    this.repaint();
+  }
+
+  setAggregation(a: Aggregation): void {
+    this.aggregation = a;
+    this.repaint();
+  }
+
+  setFollowCursor(on: boolean): void {
+    this.followCursor = on;
+    void this.setContext();
+    this.updateStatus();
+  }
+
+  async setCompare(on: boolean): Promise<void> {
+    this.compare = on;
+    if (on && this.session && !this.session.stale) await this.ensureRun(TWIN[this.model]);
+    this.repaint();
+  }
+
+  async setModel(m: BundledModel, editor: vscode.TextEditor | undefined): Promise<void> {
+    if (m === this.model) return;
+    this.model = m;
+    const s = this.session;
+    if (s && !s.stale && editor?.document === s.doc) {
+      const range = new vscode.Range(s.doc.positionAt(s.start), s.doc.positionAt(s.end));
+      await this.analyze(editor, s.start === 0 && s.end === s.doc.getText().length ? undefined : range);
+    } else this.repaint();
+  }
+
+  // ------------------------------------------------------------------------------------------------- measurement, export
+
+  /** Mass from the query token (an extra cursor, else the window's last token) to the selection, for both twins. */
+  async measureSelection(editor: vscode.TextEditor): Promise<MeasureReport> {
+    const s = this.need();
+    if (editor.document !== s.doc) throw new Error('the analysed document is not the one in this editor');
+    const sel = editor.selection;
+    if (sel.isEmpty) throw new Error('select the span to measure (for example the answer stated earlier in the text), then run the command again');
+    const a = s.doc.offsetAt(sel.start) - s.start;
+    const b = s.doc.offsetAt(sel.end) - s.start;
+    if (a < 0 || b > s.end - s.start) throw new Error(`the selection reaches outside the analysed lines ${s.lines.first}–${s.lines.last}`);
+    const first = tokenAt(s.spans, a);
+    const last = tokenAt(s.spans, Math.max(a, b - 1)) + 1;
+    const cursor = editor.selections.find((x) => x !== sel && x.isEmpty);
+    const query = cursor ? tokenAt(s.spans, s.doc.offsetAt(cursor.active) - s.start) : s.tokens - 1;
+    const models = [this.model, TWIN[this.model]];
+    const results: MeasureReport['results'] = [];
+    for (const m of models) {
+      await this.ensureRun(m);
+      const r = await s.rows(m, query);
+      results.push({ model: m, ...measureSpanMass(r, query, [first, last]) });
+    }
+    this.measure = { query, span: [first, last], results: results.map(({ model, selection, firstToken, rest }) => ({ model, selection, firstToken, rest })) };
+    this.pushPanel(true);
+    return this.measure;
+  }
+
+  /** The rows the export writes: the focused token's, else the last token's. */
+  async exportRows(): Promise<{ session: Session; model: string; query: number; rows: Awaited<ReturnType<Session['rows']>> }> {
+    const s = this.need();
+    const query = this.focus ?? s.tokens - 1;
+    return { session: s, model: this.model, query, rows: await s.rows(this.model, query) };
+  }
+
+  get current(): Session | undefined {
+    return this.session;
+  }
+
+  // ------------------------------------------------------------------------------------------------- panel, status
+
+  private schedulePanel(): void {
+    // Focus changes arrive at pointer speed; the panel redraws at most ten times a second.
+    if (this.panelTimer) return;
+    this.panelTimer = setTimeout(() => {
+      this.panelTimer = undefined;
+      this.pushPanel(false);
+    }, 100);
+  }
+
+  private pushPanel(now: boolean): void {
+    if (now && this.panelTimer) {
+      clearTimeout(this.panelTimer);
+      this.panelTimer = undefined;
+    }
+    this.panel.updateView(this.panelState());
+  }
+
+  panelState(): PanelState | null {
+    const s = this.session;
+    if (!s || s.stale) return null;
+    const name = s.doc.uri.scheme === 'untitled' ? s.doc.uri.path : s.doc.uri.path.split('/').pop() ?? s.doc.uri.toString();
+    const cell = s.doc.uri.scheme === 'vscode-notebook-cell' ? ' (notebook cell)' : '';
+    const models = [this.model, ...(this.compare ? [TWIN[this.model]] : [])].filter((m) => s.runs.has(m));
+    return {
+      source: `${name}${cell}, lines ${s.lines.first}–${s.lines.last} of ${s.lines.total}`,
+      models,
+      labels: s.labels(),
+      layer: this.selection.layer,
+      head: this.selection.head,
+      viewLabel: viewInfo(this.view).label + (this.aggregation === 'token' ? '' : ` · summed by ${this.aggregation}`),
+      direction: this.direction,
+      focus: this.focus,
+      measure: this.measure,
+    };
+  }
+
+  private updateStatus(): void {
+    const s = this.session;
+    const info = s?.runs.get(this.model);
+    this.status.setInspector(
+      s && info
+        ? {
+            model: this.model,
+            tokens: s.tokens,
+            lines: `lines ${s.lines.first}–${s.lines.last} of ${s.lines.total}`,
+            stale: s.stale,
+            detail: `${describeSelection(this.selection)} · ${viewInfo(this.view).label} · ${this.direction === 'attendsTo' ? 'attends to' : 'attended by'} · ${this.aggregation}${this.compare ? ` · comparing with ${TWIN[this.model]}` : ''}${this.followCursor ? ' · following the cursor' : ''}`,
+          }
+        : undefined,
+    );
+  }
+
+  private warn(e: unknown): void {
+    const m = message(e);
+    this.log.warn(m);
+    if (this.warned.has(m)) return;
+    this.warned.add(m);
+    setTimeout(() => this.warned.delete(m), 10_000);
+    void vscode.window.showWarningMessage(`Attention Inspector: ${m}`);
+  }
+
+  /** Resolves when the latest analysis has finished (tests). */
+  settled(): Promise<unknown> {
+    return this.lastAnalysis;
+  }
+
+  dispose(): void {
+    clearTimeout(this.reanalyseTimer);
+    clearTimeout(this.panelTimer);
+    this.subs.forEach((d) => d.dispose());
+    this.decorator.dispose();
+  }
+}
+
+export function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function countBinary(text: string): number {
+  let n = 0;
+  const len = Math.min(text.length, 1 << 16);
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0 || c === 0xfffd) n++;
+  }
+  return (n * text.length) / len;
+}
+
+/** Shows a progress notification only when the work takes longer than half a second; cancelling calls onCancel. */
+export function withDelayedProgress<T>(title: string, work: Promise<T>, onCancel: () => void, delayMs = 500): Promise<T> {
+  const timer = setTimeout(() => {
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (_p, token) => {
+      token.onCancellationRequested(onCancel);
+      return work.catch(() => undefined);
+    });
+  }, delayMs);
+  void vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title }, () => work.catch(() => undefined));
+  return work.finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,264 @@
+// Playwright UI tests in the real workbench: what a user sees and does, driven from the palette (F1) and the mouse.
+import { join } from 'node:path';
+import { launchChromium } from '../browser/chromium.mjs';
+import { ROOT, workbenchUrl } from '../../scripts/codeServer.mjs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { canvasInk, decorationColours, wordPoint, openFile, pickQuickItem, runFromPalette, setTheme, waitForWorkbench, webviewFrame } from './workbench.mjs';
+
+/** The RGB of our warm and cool tint levels in a theme kind, from the extension's contributed colour defaults. */
+function tintRgb(kind) {
+  const colors = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).contributes.colors;
+  const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(',');
+  const of = (prefix) => new Set(colors.filter((c) => /positive|negative/.test(c.id) && c.id.includes(prefix)).map((c) => rgb(c.defaults[kind])));
+  return { warm: of('positive'), cool: of('negative') };
+}
+
+export async function uiTests({ dev, check: checkOnly, shots, workspace }) {
+  const context = await launchChromium();
+  const page = context.pages()[0];
+  // A failing UI test leaves a screenshot of what the user would have seen.
+  const check = (name, fn) =>
+    checkOnly(name, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        await page.screenshot({ path: join(shots, `FAIL-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`) }).catch(() => undefined);
+        await page.keyboard.press('Escape').catch(() => undefined);
+        throw e;
+      }
+    });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(workbenchUrl(dev.url, { folder: workspace, extensionDevelopmentPath: ROOT }));
+  await check('the workbench opens the fixture folder with the extension under development', async () => {
+    await waitForWorkbench(page);
+    await setTheme(page, 'Dark Modern');
+    await openFile(page, 'sample.py');
+  });
+  await check('F1 → "Attention Inspector: Show Panel" shows the panel with a WebGPU badge and the adapter', async () => {
+    await runFromPalette(page, 'Attention Inspector: Show Panel');
+    const frame = webviewFrame(page);
+    await frame.locator('[data-testid=backend-badge]', { hasText: 'WebGPU' }).waitFor({ timeout: 60_000 });
+    const adapter = await frame.locator('[data-testid=adapter]').innerText();
+    if (!/swiftshader|google/i.test(adapter)) throw new Error(`adapter shown as "${adapter}"`);
+  });
+  await check('F1 → "Check Runtime" runs the probe on WebGPU and the panel shows it matches the reference', async () => {
+    await runFromPalette(page, 'Attention Inspector: Check Runtime (WebGPU / WebAssembly)');
+    const frame = webviewFrame(page);
+    await frame.locator('[data-testid=probe-verdict]', { hasText: 'matches the JavaScript reference' }).waitFor({ timeout: 90_000 });
+    const ranOn = await frame.locator('[data-testid=probe-backend]').innerText();
+    if (ranOn !== 'webgpu') throw new Error(`probe ran on ${ranOn}`);
+    const err = Number(await frame.locator('[data-testid=probe-error]').innerText());
+    if (!(err < 1e-5)) throw new Error(`max error ${err}`);
+    await page.locator('.notifications-toasts', { hasText: 'Attention Inspector runs on WebGPU' }).waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: join(shots, 'panel-webgpu-dark.png') });
+  });
+  await check('the status bar names the backend', async () => {
+    await page.locator('.statusbar-item', { hasText: 'WebGPU' }).first().waitFor({ timeout: 20_000 });
+  });
+  await check('F1 → "Attention Inspector: Show Log" shows the output channel with the runtime lines', async () => {
+    await runFromPalette(page, 'Attention Inspector: Show Log');
+    await page.locator('.output-view, .panel', { hasText: 'webview ready: backend webgpu' }).first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(shots, 'log-dark.png') });
+  });
+  await inspectorTests(page, check, shots, 'dark');
+  await check('light theme: the same highlights and panel in light colours', async () => {
+    await setTheme(page, 'Light Modern');
+    await runFromPalette(page, 'Attention Inspector: Analyze Document');
+    await statusTokens(page, 'twin-diff');
+    await hoverWord(page, 'weights = softmax', 'softmax');
+    await expectTints(page, 'light');
+    await page.screenshot({ path: join(shots, 'editor-highlights-light.png') });
+    const frame = webviewFrame(page);
+    await frame.locator('[data-testid=focus]', { hasText: '#' }).waitFor({ timeout: 30_000 });
+    if ((await canvasInk(frame, 'grid-twin-diff')) < 500) throw new Error('grid is blank');
+    await page.screenshot({ path: join(shots, 'panel-light.png') });
+  });
+  await check('no uncaught errors in the workbench page', async () => {
+    const ours = pageErrors.filter((e) => /attention|webview\.js|ort/i.test(e));
+    if (ours.length) throw new Error(ours.join('\n'));
+  });
+  await context.close();
+}
+
+const statusTokens = (page, model) => page.locator('.statusbar-item', { hasText: new RegExp(`${model} · WebGPU · \\d+ tok$`) }).first().waitFor({ timeout: 240_000 });
+
+/** Hovers `word` in the rendered editor line containing `line`, and waits for our hover card. */
+async function hoverWord(page, line, word) {
+  const p = await wordPoint(page, line, word);
+  await page.mouse.move(p.x - 30, p.y + 40);
+  await page.mouse.move(p.x, p.y, { steps: 3 });
+  await page.locator('.monaco-hover', { hasText: 'Attention Inspector' }).first().waitFor({ timeout: 60_000 });
+}
+
+/** Waits for tints in both of our colour families (DIFF weights are signed) and nothing else of ours. */
+async function expectTints(page, kind) {
+  const { warm, cool } = tintRgb(kind);
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const cs = await decorationColours(page);
+    const w = cs.filter((c) => warm.has(c.rgb)).length;
+    const k = cs.filter((c) => cool.has(c.rgb)).length;
+    if (w > 0 && k > 0) return { warm: w, cool: k, all: cs };
+    if (Date.now() > end) throw new Error(`expected warm and cool tints, found ${w} warm, ${k} cool among ${JSON.stringify(cs.slice(0, 5))}`);
+    await page.waitForTimeout(300);
+  }
+}
+
+async function ours(page, kind) {
+  const { warm, cool } = tintRgb(kind);
+  return (await decorationColours(page)).filter((c) => warm.has(c.rgb) || cool.has(c.rgb));
+}
+
+async function inspectorTests(page, check, shots, kind) {
+  const frame = webviewFrame(page);
+  await check('F1 → "Analyze Document" analyses the file; the status bar names model, backend and tokens', async () => {
+    await page.keyboard.press('Control+J'); // the log panel from the previous test takes room
+    await openFile(page, 'inspect.py');
+    await runFromPalette(page, 'Attention Inspector: Analyze Document');
+    await statusTokens(page, 'twin-diff');
+    await frame.locator('[data-testid=tokens]').waitFor({ timeout: 30_000 });
+  });
+  await check('hovering a token tints the others warm and cool in theme colours and shows the hover card with A1, λ·A2 and λ', async () => {
+    await hoverWord(page, 'weights = softmax', 'softmax');
+    await expectTints(page, kind);
+    const card = await page.locator('.monaco-hover', { hasText: 'Attention Inspector' }).first().innerText();
+    for (const s of ['twin-diff', 'A1', 'λ·A2', 'λ = ']) if (!card.includes(s)) throw new Error(`hover card lacks "${s}": ${card}`);
+    await page.screenshot({ path: join(shots, `editor-highlights-${kind}.png`) });
+  });
+  await check('the panel draws the layer × head grid and the heatmap (canvas pixels), λ per layer and head statistics', async () => {
+    await frame.locator('[data-testid=focus]', { hasText: '#' }).waitFor({ timeout: 30_000 });
+    await frame.locator('[data-testid=stats-twin-diff] table').waitFor({ timeout: 60_000 });
+    const grid = await canvasInk(frame, 'grid-twin-diff');
+    const heat = await canvasInk(frame, 'heatmap-twin-diff');
+    if (grid < 500 || heat < 200) throw new Error(`blank canvases: grid ${grid}, heatmap ${heat} ink pixels`);
+    const lambdas = await frame.locator('[data-testid=lambda-twin-diff]').innerText();
+    if (!/L0\s*0\.\d{3}/.test(lambdas)) throw new Error(`λ shown as "${lambdas}"`);
+    await page.screenshot({ path: join(shots, `panel-${kind}.png`) });
+  });
+  await check('clicking a head in the grid selects it and changes the highlights', async () => {
+    const before = JSON.stringify(await ours(page, kind));
+    const grid = frame.locator('canvas[data-testid="grid-twin-diff"]');
+    await grid.click({ position: { x: 22 + 1 * 62 + 28, y: 22 + 2 * 62 + 28 } }); // layer 2, head 1
+    await frame.locator('[data-testid=selection]', { hasText: 'layer 2 · head 1' }).waitFor({ timeout: 20_000 });
+    const end = Date.now() + 20_000;
+    while (JSON.stringify(await ours(page, kind)) === before) {
+      if (Date.now() > end) throw new Error('the highlights did not change');
+      await page.waitForTimeout(200);
+    }
+  });
+  await check('F1 → Choose Layer and Head, Choose View, Direction, Aggregate, Follow Cursor: each changes what the panel reports', async () => {
+    await runFromPalette(page, 'Attention Inspector: Choose Layer and Head');
+    await pickQuickItem(page, 'All layers · max |a| over heads');
+    await frame.locator('[data-testid=selection]', { hasText: 'all layers · max |a| over heads' }).waitFor({ timeout: 20_000 });
+    await runFromPalette(page, 'Attention Inspector: Choose View');
+    await pickQuickItem(page, 'max(0, A1 − λ·A2)');
+    await frame.locator('[data-testid=view]', { hasText: 'max(0, A1 − λ·A2)' }).waitFor({ timeout: 20_000 });
+    await runFromPalette(page, 'Attention Inspector: Direction (Attends To / Attended By)');
+    await pickQuickItem(page, 'Attended by');
+    await runFromPalette(page, 'Attention Inspector: Choose View');
+    await pickQuickItem(page, 'A1 − λ·A2 (DIFF) / A (softmax)');
+    await frame.locator('[data-testid=view]', { hasText: 'attended by' }).waitFor({ timeout: 20_000 });
+    await runFromPalette(page, 'Attention Inspector: Direction (Attends To / Attended By)');
+    await pickQuickItem(page, 'Attends to');
+    await runFromPalette(page, 'Attention Inspector: Aggregate Highlights (Tokens / Words / Lines)');
+    await pickQuickItem(page, 'Lines');
+    await frame.locator('[data-testid=view]', { hasText: 'summed by line' }).waitFor({ timeout: 20_000 });
+    await runFromPalette(page, 'Attention Inspector: Aggregate Highlights (Tokens / Words / Lines)');
+    await pickQuickItem(page, 'Tokens');
+    await runFromPalette(page, 'Attention Inspector: Follow Cursor (Toggle)');
+    await page.locator('.statusbar-item', { hasText: 'follow cursor off' }).first().waitFor({ timeout: 10_000 });
+    await runFromPalette(page, 'Attention Inspector: Follow Cursor (Toggle)');
+    await page.locator('.statusbar-item', { hasText: 'follow cursor on' }).first().waitFor({ timeout: 10_000 });
+  });
+  await check('F1 → Compare With Twin shows both models side by side in the panel', async () => {
+    await runFromPalette(page, 'Attention Inspector: Compare With Twin (Toggle)');
+    await frame.locator('section.model[data-model="twin-softmax"]').waitFor({ timeout: 240_000 });
+    await frame.locator('[data-testid=stats-twin-softmax] table').waitFor({ timeout: 120_000 });
+    const ink = await canvasInk(frame, 'grid-twin-softmax');
+    if (ink < 500) throw new Error('twin grid is blank');
+    await hoverWord(page, 'weights = softmax', 'softmax');
+    const card = await page.locator('.monaco-hover', { hasText: 'Attention Inspector' }).first().innerText();
+    if (!card.includes('twin-softmax')) throw new Error(`hover card has no twin column: ${card}`);
+    await page.screenshot({ path: join(shots, `panel-compare-${kind}.png`) });
+  });
+  await check('F1 → Measure Attention To Selection fills the panel table for both twins', async () => {
+    const w = await wordPoint(page, 'weights = softmax', 'scores');
+    await page.mouse.dblclick(w.x, w.y);
+    await runFromPalette(page, 'Attention Inspector: Measure Attention To Selection');
+    await frame.locator('[data-testid="measure-twin-diff"]').waitFor({ timeout: 120_000 });
+    await frame.locator('[data-testid="measure-twin-softmax"]').waitFor({ timeout: 10_000 });
+    const row = await frame.locator('[data-testid="measure-twin-diff"]').innerText();
+    const nums = row.match(/-?\d+\.\d+/g).map(Number);
+    if (nums.length !== 3 || Math.abs(nums[0] + nums[1] + nums[2] - 1) > 0.003) throw new Error(`masses ${row}`);
+    await page.locator('.notifications-toasts', { hasText: 'Attention to the selection' }).waitFor({ timeout: 20_000 });
+  });
+  await check('F1 → Export → CSV writes the rows through the save dialog', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attn-ui-export-'));
+    const target = join(dir, 'rows.csv');
+    await runFromPalette(page, 'Attention Inspector: Export (PNG / CSV / JSON)');
+    await pickQuickItem(page, 'CSV');
+    // code-server's save dialog is a quick input prefilled with a path.
+    const input = page.locator('.quick-input-widget input');
+    const end0 = Date.now() + 20_000;
+    while (!(await input.inputValue().catch(() => '')).startsWith('/')) {
+      if (Date.now() > end0) throw new Error('the save dialog did not open');
+      await page.waitForTimeout(200);
+    }
+    await input.fill(target);
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    const end = Date.now() + 20_000;
+    while (!existsSync(target)) {
+      if (Date.now() > end) throw new Error('no file written');
+      await page.waitForTimeout(200);
+    }
+    const head = readFileSync(target, 'utf8').split('\n')[0];
+    if (head !== 'model,layer,head,query,key,key_text,a,a1,lambda_a2,lambda') throw new Error(`CSV header ${head}`);
+  });
+  await check('F1 → Choose Model → twin-softmax analyses again with the softmax twin', async () => {
+    await runFromPalette(page, 'Attention Inspector: Compare With Twin (Toggle)');
+    await runFromPalette(page, 'Attention Inspector: Choose Model');
+    await pickQuickItem(page, 'twin-softmax');
+    await statusTokens(page, 'twin-softmax');
+    await runFromPalette(page, 'Attention Inspector: Choose Model');
+    await pickQuickItem(page, 'twin-diff');
+    await statusTokens(page, 'twin-diff');
+  });
+  await check('F1 → Analyze Selection analyses only the selected lines', async () => {
+    const d = await wordPoint(page, 'def softmax', 'softmax');
+    await page.mouse.click(d.x, d.y);
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Shift+ArrowDown');
+    await page.keyboard.press('Shift+ArrowDown');
+    await runFromPalette(page, 'Attention Inspector: Analyze Selection');
+    const item = page.locator('.statusbar-item', { hasText: /twin-diff · WebGPU · \d+ tok$/ }).first();
+    const end = Date.now() + 240_000;
+    for (;;) {
+      const n = Number((await item.innerText()).match(/(\d+) tok/)?.[1] ?? 1e9);
+      if (n < 60) break;
+      if (Date.now() > end) throw new Error(`status says ${n} tokens`);
+      await page.waitForTimeout(300);
+    }
+    await frame.locator('[data-testid=source]', { hasText: 'lines 4–5' }).waitFor({ timeout: 20_000 });
+  });
+  await check('typing clears the highlights at once, Follow Cursor analyses again, and F1 → Clear removes everything', async () => {
+    await runFromPalette(page, 'Attention Inspector: Analyze Document');
+    await statusTokens(page, 'twin-diff');
+    await hoverWord(page, 'weights = softmax', 'softmax');
+    await expectTints(page, kind);
+    const m = await wordPoint(page, 'import math', 'math');
+    await page.mouse.click(m.x, m.y);
+    await page.keyboard.press('End');
+    await page.keyboard.type('  # edited');
+    await page.waitForTimeout(150);
+    const left = (await ours(page, kind)).length;
+    if (left !== 0) throw new Error(`${left} stale tints after typing`);
+    await statusTokens(page, 'twin-diff'); // analysed again after the pause (no "(edited)")
+    await runFromPalette(page, 'Attention Inspector: Clear');
+    await frame.locator('[data-testid=inspector-empty]').waitFor({ timeout: 20_000 });
+    if ((await ours(page, kind)).length) throw new Error('tints left after Clear');
+    await runFromPalette(page, 'File: Revert File');
+  });
+}
