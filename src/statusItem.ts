@@ -17,6 +17,7 @@ export class StatusItem implements vscode.Disposable {
   private backend: string | undefined;
   private adapter = '';
   private inspector: InspectorStatus | undefined;
+  private analysing: string | undefined;
 
   constructor(panel: PanelProvider) {
     this.item.name = 'Attention Inspector';
@@ -33,8 +34,20 @@ export class StatusItem implements vscode.Disposable {
     this.render();
   }
 
+  /** While an analysis runs the item says so instead of showing the previous one's figures. */
+  setAnalysing(what: string | undefined): void {
+    this.analysing = what;
+    this.render();
+  }
+
   private render(): void {
-    if (!this.backend && !this.inspector) return this.item.hide();
+    if (!this.backend && !this.inspector && !this.analysing) return this.item.hide();
+    if (this.analysing) {
+      this.item.text = `$(sync~spin) ${this.analysing}…`;
+      this.item.tooltip = 'Attention Inspector is running the model; hover again when it has finished.';
+      this.item.show();
+      return;
+    }
     const i = this.inspector;
     const parts = [i?.model, this.backend, i && `${i.tokens} tok${i.stale ? ' (edited)' : ''}`].filter(Boolean);
     this.item.text = `$(eye) ${parts.join(' · ')}`;

@@ -35,3 +35,10 @@ export class Coalescer {
     this.queued = undefined;
   }
 }
+
+/** Rejects with `message` when `p` has not settled after `ms`; a stuck request must not block the queue behind it. */
+export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { BUNDLED_MODELS, type BundledModel, type BundledModels } from '../analysis/bundledModels';
-import { Coalescer } from '../core/coalescer';
+import { Coalescer, withTimeout } from '../core/coalescer';
 import { aggregate, groupOf, tokenAt, type Aggregation } from '../core/grouping';
 import { measureSpanMass } from '../core/measure';
 import type { MeasureReport, PanelState } from '../core/protocol';
@@ -20,6 +20,8 @@ import { Session } from './session';
 export const TWIN: Record<BundledModel, BundledModel> = { 'twin-diff': 'twin-softmax', 'twin-softmax': 'twin-diff' };
 
 const cfg = () => vscode.workspace.getConfiguration('attentionInspector');
+/** One token's weights come back in milliseconds; far longer means the request is lost, and later hovers must not wait. */
+const PAINT_TIMEOUT_MS = 20_000;
 
 export interface InspectorSnapshot {
   model: BundledModel;
@@ -110,7 +112,14 @@ export class Inspector implements vscode.Disposable {
   // ------------------------------------------------------------------------------------------------- analysis
 
   /** Analyses the editor's document (or `range` of it). Resolves when the analysis is shown, or undefined when superseded. */
-  async analyze(editor: vscode.TextEditor, range?: vscode.Range): Promise<Session | undefined> {
+  analyze(editor: vscode.TextEditor, range?: vscode.Range): Promise<Session | undefined> {
+    const run = this.analyzeNow(editor, range);
+    // Settles once the new session is installed (or the run failed): hovers during the run wait for this.
+    this.lastAnalysis = run.catch(() => undefined);
+    return run;
+  }
+
+  private async analyzeNow(editor: vscode.TextEditor, range?: vscode.Range): Promise<Session | undefined> {
     const doc = editor.document;
     const gen = ++this.generation;
     clearTimeout(this.reanalyseTimer);
@@ -144,7 +153,7 @@ export class Inspector implements vscode.Disposable {
       }
       return session;
     })();
-    this.lastAnalysis = work.catch(() => undefined);
+    this.status.setAnalysing(`analysing ${ids.length} tokens`);
     let done: Session | undefined;
     try {
       done = await withDelayedProgress(title, work, () => {
@@ -153,6 +162,8 @@ export class Inspector implements vscode.Disposable {
     } catch (e) {
       if (gen === this.generation) this.clear(`the analysis failed: ${message(e)}`);
       throw e;
+    } finally {
+      if (gen === this.generation || !this.session || this.session.retired) this.status.setAnalysing(undefined);
     }
     if (!done || gen !== this.generation) return undefined;
     if (doc.isClosed) return undefined;
@@ -176,8 +187,12 @@ export class Inspector implements vscode.Disposable {
     this.pushPanel(true);
     if (this.view === 'surprisal') void this.paint(0);
     else {
+      // Show something at once: the cursor's token when following it, else the window's last token (the one
+      // predicting what comes next, with the whole window as context).
       const active = vscode.window.activeTextEditor;
-      if (this.followCursor && active?.document === doc) this.focusOffset(doc.offsetAt(active.selection.active));
+      const cursor = active?.document === doc ? doc.offsetAt(active.selection.active) : -1;
+      if (this.followCursor && cursor > session.start && cursor <= session.end) void this.focusOffset(cursor);
+      else void this.paint(session.tokens - 1);
     }
     return session;
   }
@@ -291,7 +306,7 @@ export class Inspector implements vscode.Disposable {
       .run(async () => {
         const live = () => seq === this.paintSeq && this.session === s && !s.stale && !s.retired && !s.doc.isClosed;
         if (!live()) return undefined;
-        const w = await s.weights(this.model, this.view, this.selection, this.direction, t);
+        const w = await withTimeout(s.weights(this.model, this.view, this.selection, this.direction, t), PAINT_TIMEOUT_MS, `the panel took longer than ${PAINT_TIMEOUT_MS / 1000} s to answer for one token; hover again`);
         if (!live()) return undefined;
         const editor = vscode.window.visibleTextEditors.find((e) => e.document === s.doc);
         if (!editor) return undefined;
@@ -313,8 +328,10 @@ export class Inspector implements vscode.Disposable {
   }
 
   private async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
+    // A hover during an analysis waits for it rather than showing nothing until the pointer moves again.
+    if (this.session?.retired) await this.lastAnalysis;
     const s = this.session;
-    if (!s || doc !== s.doc || s.retired) return undefined;
+    if (!s || doc !== s.doc || s.retired || token.isCancellationRequested) return undefined;
     if (s.stale) return new vscode.Hover('Attention Inspector: the text changed since it was analysed' + (this.followCursor ? '; analysing again…' : '; run Analyze Document again.'));
     const off = doc.offsetAt(pos);
     if (off < s.start || off > s.end) return new vscode.Hover(`Attention Inspector analysed lines ${s.lines.first}–${s.lines.last} only; move the cursor here and run Analyze Document to analyse around it.`);

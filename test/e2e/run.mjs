@@ -5,7 +5,8 @@
 //   3. the packaged .vsix installed into a fresh code-server, checked in a browser without WebGPU (wasm path).
 // Prints `extension-host: N passed, N failed` and `e2e: N passed, N failed`.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium } from '../browser/chromium.mjs';
 import { ROOT, freshProfile, installVsix, startCodeServer, workbenchUrl } from '../../scripts/codeServer.mjs';
@@ -17,7 +18,9 @@ const only = process.env.ATTN_E2E_ONLY;
 const shots = join(ROOT, 'test-results/screenshots');
 rmSync(shots, { recursive: true, force: true });
 mkdirSync(shots, { recursive: true });
-const workspace = join(ROOT, 'test/fixtures/workspace');
+// A copy: UI tests type into files, and nothing a test does may change the fixtures in the repository.
+const workspace = mkdtempSync(join(tmpdir(), 'attn-workspace-'));
+cpSync(join(ROOT, 'test/fixtures/workspace'), workspace, { recursive: true });
 let passed = 0;
 let failed = 0;
 let hostLine = 'extension-host: 0 passed, 1 failed';

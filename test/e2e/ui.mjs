@@ -75,6 +75,30 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace }) {
     if ((await canvasInk(frame, 'grid-twin-diff')) < 500) throw new Error('grid is blank');
     await page.screenshot({ path: join(shots, 'panel-light.png') });
   });
+  await check('high-contrast theme: tints use the high-contrast colours', async () => {
+    await setTheme(page, 'Dark High Contrast');
+    await runFromPalette(page, 'Attention Inspector: Analyze Document');
+    await statusTokens(page, 'twin-diff');
+    await hoverWord(page, 'weights = softmax', 'softmax');
+    await expectTints(page, 'highContrast');
+    await page.screenshot({ path: join(shots, 'editor-highlights-hc.png') });
+    await page.keyboard.press('Escape');
+  });
+  await check('opened as `npm start` opens it (the samples folder, analyzeOnOpen in its settings), the sample shows an analysis', async () => {
+    await page.goto(workbenchUrl(dev.url, { folder: join(ROOT, 'samples'), extensionDevelopmentPath: ROOT, openFile: join(ROOT, 'samples/differential_attention.py') }));
+    await waitForWorkbench(page);
+    await statusTokens(page, 'twin-diff');
+    const frame = webviewFrame(page);
+    await frame.locator('[data-testid=source]', { hasText: 'differential_attention.py' }).waitFor({ timeout: 60_000 });
+    await frame.locator('[data-testid=focus]', { hasText: '#' }).waitFor({ timeout: 30_000 });
+    await expectTints(page, 'highContrast');
+    const end = Date.now() + 120_000;
+    while ((await canvasInk(frame, 'heatmap-twin-diff')) < 200) {
+      if (Date.now() > end) throw new Error('the heatmap stayed blank');
+      await page.waitForTimeout(500);
+    }
+    await page.screenshot({ path: join(shots, 'npm-start-sample.png') });
+  });
   await check('no uncaught errors in the workbench page', async () => {
     const ours = pageErrors.filter((e) => /attention|webview\.js|ort/i.test(e));
     if (ours.length) throw new Error(ours.join('\n'));
@@ -117,8 +141,18 @@ async function inspectorTests(page, check, shots, kind) {
     await page.keyboard.press('Control+J'); // the log panel from the previous test takes room
     await openFile(page, 'inspect.py');
     await runFromPalette(page, 'Attention Inspector: Analyze Document');
+    // The WebGPU forward on SwiftShader takes seconds: longer than half a second shows a progress notification.
+    await page.locator('.notifications-toasts', { hasText: /analysing \d+ tokens with twin-diff/ }).waitFor({ timeout: 20_000 });
     await statusTokens(page, 'twin-diff');
     await frame.locator('[data-testid=tokens]').waitFor({ timeout: 30_000 });
+  });
+  await check('the editor context menu offers the inspector commands', async () => {
+    const p = await wordPoint(page, 'def attention', 'attention');
+    await page.mouse.click(p.x, p.y, { button: 'right' });
+    const menu = page.locator('.monaco-menu-container, .context-view .monaco-menu');
+    await menu.locator('.action-label', { hasText: 'Analyze Document' }).first().waitFor({ timeout: 20_000 });
+    await menu.locator('.action-label', { hasText: 'Choose Layer and Head' }).first().waitFor({ timeout: 5_000 });
+    await page.keyboard.press('Escape');
   });
   await check('hovering a token tints the others warm and cool in theme colours and shows the hover card with A1, λ·A2 and λ', async () => {
     await hoverWord(page, 'weights = softmax', 'softmax');
@@ -135,6 +169,17 @@ async function inspectorTests(page, check, shots, kind) {
     if (grid < 500 || heat < 200) throw new Error(`blank canvases: grid ${grid}, heatmap ${heat} ink pixels`);
     const lambdas = await frame.locator('[data-testid=lambda-twin-diff]').innerText();
     if (!/L0\s*0\.\d{3}/.test(lambdas)) throw new Error(`λ shown as "${lambdas}"`);
+    const heatCanvas = frame.locator('canvas[data-testid="heatmap-twin-diff"]');
+    const box = await heatCanvas.boundingBox();
+    await heatCanvas.hover({ position: { x: Math.round(box.width * 0.3), y: Math.round(box.height * 0.6) } });
+    const tip = await frame.locator('[data-testid="heatmap-twin-diff-tooltip"]').innerText({ timeout: 10_000 });
+    if (!/query #\d+.*→ key #\d+.*: -?\d\.\d{4}/.test(tip)) throw new Error(`tooltip "${tip}"`);
+    const widthBefore = box.width;
+    await frame.locator('.heatmap button[aria-label="Zoom in"]').first().click();
+    const after = (await heatCanvas.boundingBox()).width;
+    if (!(after > widthBefore * 1.5)) throw new Error(`zoom in: ${widthBefore} → ${after} px`);
+    await page.screenshot({ path: join(shots, `panel-zoomed-${kind}.png`) });
+    await frame.locator('.heatmap button[aria-label="Fit to the panel width"]').first().click();
     await page.screenshot({ path: join(shots, `panel-${kind}.png`) });
   });
   await check('clicking a head in the grid selects it and changes the highlights', async () => {

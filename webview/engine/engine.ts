@@ -152,7 +152,7 @@ export class Analysis {
   }
 
   private out(name: string): Ort.Tensor {
-    if (this.disposed) throw new Error('this analysis was replaced by a newer one');
+    if (this.released) throw new Error('this analysis was replaced by a newer one');
     const t = this.outputs[name];
     if (!t) throw new Error(`the model does not match its manifest: no output "${name}"`);
     return t;
@@ -169,43 +169,49 @@ export class Analysis {
   }
 
   async lambda(layer: number): Promise<number | undefined> {
-    if (!this.m.outputs.lambda) return undefined;
-    return ((await this.out(perLayer(this.m.outputs.lambda.name, layer)).getData()) as Float32Array)[0];
+    return this.use(async () => {
+      if (!this.m.outputs.lambda) return undefined;
+      return ((await this.out(perLayer(this.m.outputs.lambda.name, layer)).getData()) as Float32Array)[0];
+    });
   }
 
   /** Logits [1, T, vocab] (downloaded to the CPU). */
   async logits(): Promise<Float32Array> {
-    return (await this.out(this.m.outputs.logits.name).getData()) as Float32Array;
+    return this.use(async () => {
+      return (await this.out(this.m.outputs.logits.name).getData()) as Float32Array;
+    });
   }
 
   /** The row of every layer and head for one query token. */
   async rows(query: number): Promise<Rows> {
-    const m = this.m;
-    const T = this.tokens;
-    if (!Number.isInteger(query) || query < 0 || query >= T) throw new Error(`query ${query} is outside 0..${T - 1}`);
-    const layers: LayerRows[] = [];
-    for (let l = 0; l < m.layers; l++) {
-      const x = await this.qk(l);
-      const shape = { q: x.q, k: x.k, query, scale: m.scale };
-      const sub = x.gpu ? await attentionRowsGpu(this.device!, shape, x.gpu) : attentionRowsCpu(shape as Parameters<typeof attentionRowsCpu>[0]); // [qkHeads, T]
-      const row = (s: number) => sub.slice(s * T, (s + 1) * T);
-      const lambda = await this.lambda(l);
-      const heads: HeadRow[] = [];
-      for (let h = 0; h < m.heads; h++) {
-        const [s1, s2] = this.pair(h);
-        if (s2 < 0) {
-          heads.push({ a: row(s1) });
-        } else {
-          const a1 = row(s1);
-          const a2 = row(s2);
-          const a = new Float32Array(T);
-          for (let j = 0; j < T; j++) a[j] = a1[j] - (lambda ?? 0) * a2[j];
-          heads.push({ a, a1, a2 });
+    return this.use(async () => {
+      const m = this.m;
+      const T = this.tokens;
+      if (!Number.isInteger(query) || query < 0 || query >= T) throw new Error(`query ${query} is outside 0..${T - 1}`);
+      const layers: LayerRows[] = [];
+      for (let l = 0; l < m.layers; l++) {
+        const x = await this.qk(l);
+        const shape = { q: x.q, k: x.k, query, scale: m.scale };
+        const sub = x.gpu ? await attentionRowsGpu(this.device!, shape, x.gpu) : attentionRowsCpu(shape as Parameters<typeof attentionRowsCpu>[0]); // [qkHeads, T]
+        const row = (s: number) => sub.slice(s * T, (s + 1) * T);
+        const lambda = await this.lambda(l);
+        const heads: HeadRow[] = [];
+        for (let h = 0; h < m.heads; h++) {
+          const [s1, s2] = this.pair(h);
+          if (s2 < 0) {
+            heads.push({ a: row(s1) });
+          } else {
+            const a1 = row(s1);
+            const a2 = row(s2);
+            const a = new Float32Array(T);
+            for (let j = 0; j < T; j++) a[j] = a1[j] - (lambda ?? 0) * a2[j];
+            heads.push({ a, a1, a2 });
+          }
         }
+        layers.push({ lambda, heads });
       }
-      layers.push({ lambda, heads });
-    }
-    return { query, tokens: T, layers };
+      return { query, tokens: T, layers };
+    });
   }
 
   private readonly lseCache = new Map<number, Float32Array>();
@@ -229,19 +235,23 @@ export class Analysis {
 
   /** Q/K of a layer as CPU tensors (downloaded from the GPU when needed). */
   async qkTensors(layer: number): Promise<{ q: Tensor; k: Tensor }> {
-    const m = this.m;
-    return { q: await this.cpu(perLayer(m.outputs.q.name, layer), m.outputs.q.layout), k: await this.cpu(perLayer(m.outputs.k.name, layer), m.outputs.k.layout) };
+    return this.use(async () => {
+      const m = this.m;
+      return { q: await this.cpu(perLayer(m.outputs.q.name, layer), m.outputs.q.layout), k: await this.cpu(perLayer(m.outputs.k.name, layer), m.outputs.k.layout) };
+    });
   }
 
   /** Row log-sum-exps of a layer's sub-heads [qkHeads, T], computed once per analysis. */
   async lse(layer: number): Promise<Float32Array> {
-    let v = this.lseCache.get(layer);
-    if (!v) {
-      const x = await this.qk(layer);
-      v = x.gpu ? await rowLseGpu(this.device!, { ...x, scale: this.m.scale }, x.gpu) : rowLseCpu({ q: x.q, k: x.k, scale: this.m.scale });
-      this.lseCache.set(layer, v);
-    }
-    return v;
+    return this.use(async () => {
+      let v = this.lseCache.get(layer);
+      if (!v) {
+        const x = await this.qk(layer);
+        v = x.gpu ? await rowLseGpu(this.device!, { ...x, scale: this.m.scale }, x.gpu) : rowLseCpu({ q: x.q, k: x.k, scale: this.m.scale });
+        this.lseCache.set(layer, v);
+      }
+      return v;
+    });
   }
 
   private pair(head: number): [number, number] {
@@ -250,89 +260,125 @@ export class Analysis {
 
   /** For one key token: the weight every query gives it, per head (A, or A1 − λA2) [heads][T]. */
   async columns(layer: number, key: number): Promise<Float32Array[]> {
-    const x = await this.qk(layer);
-    const lse = await this.lse(layer);
-    const p = { ...x, scale: this.m.scale, lse, key };
-    const sub = x.gpu ? await attentionColumnsGpu(this.device!, p, x.gpu) : attentionColumnsCpu(p as Parameters<typeof attentionColumnsCpu>[0]);
-    const T = this.tokens;
-    const lambda = (await this.lambda(layer)) ?? 0;
-    return Array.from({ length: this.m.heads }, (_, h) => {
-      const [s1, s2] = this.pair(h);
-      const c = sub.slice(s1 * T, (s1 + 1) * T);
-      if (s2 >= 0) for (let i = 0; i < T; i++) c[i] -= lambda * sub[s2 * T + i];
-      return c;
+    return this.use(async () => {
+      const x = await this.qk(layer);
+      const lse = await this.lse(layer);
+      const p = { ...x, scale: this.m.scale, lse, key };
+      const sub = x.gpu ? await attentionColumnsGpu(this.device!, p, x.gpu) : attentionColumnsCpu(p as Parameters<typeof attentionColumnsCpu>[0]);
+      const T = this.tokens;
+      const lambda = (await this.lambda(layer)) ?? 0;
+      return Array.from({ length: this.m.heads }, (_, h) => {
+        const [s1, s2] = this.pair(h);
+        const c = sub.slice(s1 * T, (s1 + 1) * T);
+        if (s2 >= 0) for (let i = 0; i < T; i++) c[i] -= lambda * sub[s2 * T + i];
+        return c;
+      });
     });
   }
 
   /** A head's map pooled to at most maxCells² cells by signed max-|a| [P, P]. */
   async map(layer: number, head: number, maxCells = 512): Promise<{ cells: number; data: Float32Array }> {
-    const x = await this.qk(layer);
-    const [s1, s2] = this.pair(head);
-    const p = { ...x, scale: this.m.scale, lse: await this.lse(layer), s1, s2, lambda: (await this.lambda(layer)) ?? 0, maxCells };
-    const data = x.gpu ? await attentionMapGpu(this.device!, p, x.gpu) : attentionMapCpu(p as Parameters<typeof attentionMapCpu>[0]);
-    return { cells: Math.min(this.tokens, maxCells), data };
+    return this.use(async () => {
+      const x = await this.qk(layer);
+      const [s1, s2] = this.pair(head);
+      const p = { ...x, scale: this.m.scale, lse: await this.lse(layer), s1, s2, lambda: (await this.lambda(layer)) ?? 0, maxCells };
+      const data = x.gpu ? await attentionMapGpu(this.device!, p, x.gpu) : attentionMapCpu(p as Parameters<typeof attentionMapCpu>[0]);
+      return { cells: Math.min(this.tokens, maxCells), data };
+    });
   }
 
   /** Statistics of every head of a layer. */
   async stats(layer: number): Promise<HeadStats[]> {
-    const x = await this.qk(layer);
-    const lambda = (await this.lambda(layer)) ?? 0;
-    if (!x.gpu) {
-      // One fused pass on the CPU; it also yields the layer's row log-sum-exps.
-      const pairs = Array.from({ length: this.m.heads }, (_, h) => this.pair(h));
-      const { stats, lse } = layerStatsCpu(x.q, x.k, this.m.scale, pairs, lambda);
-      if (!this.lseCache.has(layer)) this.lseCache.set(layer, lse);
-      return stats;
-    }
-    const lse = await this.lse(layer);
-    const out: HeadStats[] = [];
-    for (let h = 0; h < this.m.heads; h++) {
-      const [s1, s2] = this.pair(h);
-      out.push(await headStatsGpu(this.device!, { ...x, scale: this.m.scale, lse, s1, s2, lambda }, x.gpu));
-    }
-    return out;
+    return this.use(async () => {
+      const x = await this.qk(layer);
+      const lambda = (await this.lambda(layer)) ?? 0;
+      if (!x.gpu) {
+        // One fused pass on the CPU; it also yields the layer's row log-sum-exps.
+        const pairs = Array.from({ length: this.m.heads }, (_, h) => this.pair(h));
+        const { stats, lse } = layerStatsCpu(x.q, x.k, this.m.scale, pairs, lambda);
+        if (!this.lseCache.has(layer)) this.lseCache.set(layer, lse);
+        return stats;
+      }
+      const lse = await this.lse(layer);
+      const out: HeadStats[] = [];
+      for (let h = 0; h < this.m.heads; h++) {
+        const [s1, s2] = this.pair(h);
+        out.push(await headStatsGpu(this.device!, { ...x, scale: this.m.scale, lse, s1, s2, lambda }, x.gpu));
+      }
+      return out;
+    });
   }
 
   /** The what-if views of one head's row (WHAT_IF_VIEWS order) [views, T]. */
   async whatIf(layer: number, head: number, query: number): Promise<Float32Array> {
-    const x = await this.qk(layer);
-    const [s1, s2] = this.pair(head);
-    const p = { ...x, scale: this.m.scale, lse: await this.lse(layer), s1, s2, lambda: (await this.lambda(layer)) ?? 0, query };
-    return x.gpu ? whatIfGpu(this.device!, p, x.gpu) : whatIfCpu(p as Parameters<typeof whatIfCpu>[0]);
+    return this.use(async () => {
+      const x = await this.qk(layer);
+      const [s1, s2] = this.pair(head);
+      const p = { ...x, scale: this.m.scale, lse: await this.lse(layer), s1, s2, lambda: (await this.lambda(layer)) ?? 0, query };
+      return x.gpu ? whatIfGpu(this.device!, p, x.gpu) : whatIfCpu(p as Parameters<typeof whatIfCpu>[0]);
+    });
   }
 
   /** Attention rollout for one query row over all layers, on |A| or the positive part (a view, not the model's flow). */
   async rollout(query: number, mode: 'abs' | 'positive'): Promise<Float32Array> {
-    if (!Number.isInteger(query) || query < 0 || query >= this.tokens) throw new Error(`query ${query} is outside 0..${this.tokens - 1}`);
-    let r: Float32Array = new Float32Array(this.tokens);
-    r[query] = 1;
-    for (let l = this.m.layers - 1; l >= 0; l--) {
-      const x = await this.qk(l);
-      const pairs = Array.from({ length: this.m.heads }, (_, h) => this.pair(h));
-      const p = { ...x, scale: this.m.scale, lse: await this.lse(l), pairs, lambda: (await this.lambda(l)) ?? 0, mode, query, r };
-      r = x.gpu ? await rolloutStepGpu(this.device!, p, x.gpu) : rolloutStepCpu(p as Parameters<typeof rolloutStepCpu>[0]);
-    }
-    return r;
+    return this.use(async () => {
+      if (!Number.isInteger(query) || query < 0 || query >= this.tokens) throw new Error(`query ${query} is outside 0..${this.tokens - 1}`);
+      let r: Float32Array = new Float32Array(this.tokens);
+      r[query] = 1;
+      for (let l = this.m.layers - 1; l >= 0; l--) {
+        const x = await this.qk(l);
+        const pairs = Array.from({ length: this.m.heads }, (_, h) => this.pair(h));
+        const p = { ...x, scale: this.m.scale, lse: await this.lse(l), pairs, lambda: (await this.lambda(l)) ?? 0, mode, query, r };
+        r = x.gpu ? await rolloutStepGpu(this.device!, p, x.gpu) : rolloutStepCpu(p as Parameters<typeof rolloutStepCpu>[0]);
+      }
+      return r;
+    });
   }
 
   /** Value-weighted row of one head: |a_ij|·‖(g⊙v_j)W_O,h‖ (· 1/rms_i for DIFF). */
   async valueWeighted(layer: number, head: number, query: number): Promise<Float32Array> {
-    const row = (await this.rows(query)).layers[layer].heads[head].a;
-    const T = this.tokens;
-    const vn = await this.cpu(perLayer(this.m.outputs.valueNorm.name, layer), this.m.outputs.valueNorm.layout);
-    const norms = vn.data.slice(vn.offset({ head }), vn.offset({ head }) + T);
-    let scale = 1;
-    if (this.m.outputs.rowScale) {
-      const rs = await this.cpu(perLayer(this.m.outputs.rowScale.name, layer), this.m.outputs.rowScale.layout);
-      scale = rs.data[rs.offset({ head, token: query })];
-    }
-    return this.device ? valueWeightedGpu(this.device, row, norms, scale) : valueWeightedCpu(row, norms, scale);
+    return this.use(async () => {
+      const row = (await this.rows(query)).layers[layer].heads[head].a;
+      const T = this.tokens;
+      const vn = await this.cpu(perLayer(this.m.outputs.valueNorm.name, layer), this.m.outputs.valueNorm.layout);
+      const norms = vn.data.slice(vn.offset({ head }), vn.offset({ head }) + T);
+      let scale = 1;
+      if (this.m.outputs.rowScale) {
+        const rs = await this.cpu(perLayer(this.m.outputs.rowScale.name, layer), this.m.outputs.rowScale.layout);
+        scale = rs.data[rs.offset({ head, token: query })];
+      }
+      return this.device ? valueWeightedGpu(this.device, row, norms, scale) : valueWeightedCpu(row, norms, scale);
+    });
   }
 
-  /** Frees the outputs (GPU buffers included). Idempotent. */
+  private busy = 0;
+  private released = false;
+
+  /**
+   * Runs a read of this analysis. A read that has started finishes on live buffers even if a newer analysis
+   * disposes this one meanwhile: freeing ORT's GPU buffers under a kernel in flight can leave its readback
+   * waiting forever.
+   */
+  private async use<T>(read: () => Promise<T>): Promise<T> {
+    if (this.disposed) throw new Error('this analysis was replaced by a newer one');
+    this.busy++;
+    try {
+      return await read();
+    } finally {
+      if (--this.busy === 0 && this.disposed) this.release();
+    }
+  }
+
+  /** Frees the outputs (GPU buffers included) once no read is in flight. Idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.busy === 0) this.release();
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
     this.cpuCache.clear();
     this.lseCache.clear();
     for (const t of Object.values(this.outputs)) t.dispose();
