@@ -70,6 +70,7 @@ if (watch) {
   if (args.has('--tests')) await buildTests();
   if (args.has('--bench')) {
     await esbuild.build({ ...common, entryPoints: ['bench/engineBench.ts'], outfile: 'out/bench/engineBench.cjs', platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-web', 'onnxruntime-node'] });
+    await esbuild.build({ ...common, entryPoints: ['bench/editorBench.ts'], outfile: 'out/bench/editor/index.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] });
     await esbuild.build({ ...common, entryPoints: ['bench/browserBench.ts'], outfile: 'out/bench/browserBench.js', platform: 'browser', format: 'esm', target: 'es2022', conditions: ['onnxruntime-web-use-extern-wasm'] });
   }
   console.log('[build] done');

@@ -34,7 +34,8 @@ function serial<T>(job: () => Promise<T>): Promise<T> {
 }
 
 const analyses = new AnalysisController(body.models ?? '', serial);
-const inspector = new InspectorView(inspectorRoot, analyses, (m) => send(m));
+let lastHostRequest = 0;
+const inspector = new InspectorView(inspectorRoot, analyses, (m) => send(m), () => performance.now() - lastHostRequest);
 
 function send(msg: ToHost): void {
   vscode.postMessage(msg);
@@ -139,6 +140,7 @@ window.addEventListener('message', (event: MessageEvent) => {
     log('warn', `webview dropped an invalid message (method ${parsed.method}): ${parsed.reason}`);
     return;
   }
+  if (parsed.message.method.startsWith('analysis/')) lastHostRequest = performance.now();
   handle(parsed.message).catch((e) => log('error', `handling ${parsed.message.method} failed: ${String(e)}`));
 });
 

@@ -135,3 +135,29 @@ test('engine: a second analysis started while the first runs wins; the first is 
   }
   assert.equal(liveOutputs.count, before, 'release frees everything');
 });
+
+test('engine (wasm): a long map computed in row blocks (yielding between them) equals the one-pass CPU twin, and a read in flight survives a newer analysis', async () => {
+  const { m, onnx } = load('twin-diff');
+  const engine = await AttentionEngine.create(ort, m, onnx, 'wasm');
+  try {
+    const T = 1500;
+    const ids = Array.from({ length: T }, (_, i) => (i * 7919 + 13) % m.vocabSize);
+    const a = await engine.analyze(ids);
+    const mapping = a.map(2, 1, 256); // 5 blocks at this length
+    const { attentionMapCpu } = await import('../../webview/engine/kernels/attentionMap.cpu');
+    const { q, k } = await a.qkTensors(2);
+    const whole = attentionMapCpu({ q, k, scale: m.scale, lse: await a.lse(2), s1: 2, s2: 3, lambda: (await a.lambda(2))!, maxCells: 256 });
+    const blocked = await mapping;
+    assert.equal(blocked.cells, 256);
+    assert.equal(maxAbsDiff(blocked.data, whole), 0);
+    // Start a read, replace the analysis while it runs: the read completes on its own buffers, then they are freed.
+    const inFlight = a.map(3, 0, 256);
+    const b = await engine.analyze(ids.slice(0, 10));
+    const done = await inFlight;
+    assert.equal(done.cells, 256);
+    await assert.rejects(a.rows(0), /replaced by a newer one/);
+    assert.equal((await b.rows(3)).layers.length, m.layers);
+  } finally {
+    await engine.release();
+  }
+});

@@ -53,6 +53,10 @@ export class CancelledError extends Error {
   }
 }
 
+/** Attention entries one block of CPU map work covers (about 10–20 ms in JavaScript). */
+const MAP_BLOCK_ENTRIES = 250_000;
+const yieldToEvents = () => new Promise<void>((r) => setTimeout(r, 0));
+
 /** ORT output tensors held by analyses and not yet disposed (their GPU buffers included). Tests read it. */
 export const liveOutputs = { count: 0 };
 
@@ -282,8 +286,18 @@ export class Analysis {
       const x = await this.qk(layer);
       const [s1, s2] = this.pair(head);
       const p = { ...x, scale: this.m.scale, lse: await this.lse(layer), s1, s2, lambda: (await this.lambda(layer)) ?? 0, maxCells };
-      const data = x.gpu ? await attentionMapGpu(this.device!, p, x.gpu) : attentionMapCpu(p as Parameters<typeof attentionMapCpu>[0]);
-      return { cells: Math.min(this.tokens, maxCells), data };
+      const P = Math.min(this.tokens, maxCells);
+      if (x.gpu) return { cells: P, data: await attentionMapGpu(this.device!, p, x.gpu) };
+      // On the CPU the map is computed in blocks of rows, yielding between them, so requests that arrive meanwhile
+      // (a hover's rows) are not held up for the whole T² pass.
+      const data = new Float32Array(P * P);
+      const T = this.tokens;
+      const perBlock = Math.max(1, Math.floor((P * MAP_BLOCK_ENTRIES) / Math.max(1, (T * T) / 2)));
+      for (let r = 0; r < P; r += perBlock) {
+        attentionMapCpu(p as Parameters<typeof attentionMapCpu>[0], [r, Math.min(P, r + perBlock)], data);
+        if (r + perBlock < P) await yieldToEvents();
+      }
+      return { cells: P, data };
     });
   }
 
@@ -360,7 +374,8 @@ export class Analysis {
    * waiting forever.
    */
   private async use<T>(read: () => Promise<T>): Promise<T> {
-    if (this.disposed) throw new Error('this analysis was replaced by a newer one');
+    // Reads nested in one already running (rows → lambda, map → lse) still see live buffers.
+    if (this.disposed && this.busy === 0) throw new Error('this analysis was replaced by a newer one');
     this.busy++;
     try {
       return await read();

@@ -81,9 +81,34 @@ export class Heatmap {
     this.draw();
   }
 
+  private base: HTMLCanvasElement | undefined;
+
   show(d: HeatmapData | undefined): void {
     this.current = d;
+    this.base = undefined;
     this.draw();
+  }
+
+  /** Moves the focus line without redrawing the cells. */
+  setFocus(focus: number | null): void {
+    if (!this.current || this.current.focus === focus) return;
+    this.current = { ...this.current, focus };
+    if (!this.base) return this.draw();
+    const ctx = this.canvas.getContext('2d');
+    if (!ctx) return;
+    ctx.drawImage(this.base, 0, 0);
+    this.drawFocus(ctx);
+  }
+
+  private drawFocus(ctx: CanvasRenderingContext2D): void {
+    const d = this.current;
+    if (!d || d.focus === null || d.focus >= d.tokens) return;
+    const { px, margin } = this.geometry;
+    const P = d.cells;
+    const r = Math.floor((d.focus * P) / d.tokens);
+    ctx.strokeStyle = readPalette().focus;
+    ctx.lineWidth = 1;
+    ctx.strokeRect(margin + 0.5, margin + r * px + 0.5, P * px - 1, Math.max(px, 1) - 1);
   }
 
   private draw(): void {
@@ -137,12 +162,12 @@ export class Heatmap {
         ctx.restore();
       }
     }
-    if (d.focus !== null && d.focus < d.tokens) {
-      const r = Math.floor((d.focus * P) / d.tokens);
-      ctx.strokeStyle = p.focus;
-      ctx.lineWidth = 1;
-      ctx.strokeRect(margin + 0.5, margin + r * px + 0.5, P * px - 1, Math.max(px, 1) - 1);
-    }
+    // Keep the cells as an image, so a focus change only redraws the line.
+    this.base = document.createElement('canvas');
+    this.base.width = size;
+    this.base.height = size;
+    this.base.getContext('2d')?.drawImage(this.canvas, 0, 0);
+    this.drawFocus(ctx);
   }
 
   private hover(e: MouseEvent): void {

@@ -11,6 +11,7 @@ import { HeadGrid, THUMB_CELLS } from './headGrid';
 import { Heatmap } from './heatmap';
 
 const HEATMAP_CELLS = 512;
+const QUIET_MS = 120;
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]) {
   const e = document.createElement(tag);
@@ -43,6 +44,8 @@ export class InspectorView {
     readonly root: HTMLElement,
     private readonly analyses: AnalysisController,
     private readonly send: (m: ToHost) => void,
+    /** Milliseconds since the host last asked for something: the panel's own drawing waits for a quiet moment. */
+    private readonly sinceHostRequest: () => number,
   ) {
     root.append(this.header, this.measure, this.body);
     this.update(null);
@@ -158,6 +161,7 @@ export class InspectorView {
       if (!a || !info) return;
       for (let l = 0; l < info.layers; l++)
         for (let h = 0; h < info.heads; h++) {
+          await this.idle();
           if (this.builtFor !== key) return;
           try {
             c.grid.setThumb(l, h, (await a.map(l, h, THUMB_CELLS)).data);
@@ -168,8 +172,28 @@ export class InspectorView {
     }
   }
 
-  /** Redraws what the selection and focus changed: grid marks, heatmaps, statistics. */
+  private refreshing = false;
+  private refreshAgain = false;
+
+  /** Redraws what the selection and focus changed. One redraw at a time; updates meanwhile fold into one more. */
   private async refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = true;
+    try {
+      do {
+        this.refreshAgain = false;
+        await this.redraw();
+      } while (this.refreshAgain);
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  /** Grid marks, heatmaps, statistics. */
+  private async redraw(): Promise<void> {
     const s = this.state;
     if (!s) return;
     const key = this.builtFor;
@@ -182,19 +206,23 @@ export class InspectorView {
         c.grid.select(s.layer, s.head);
       } else if (!c.drawn.heat) c.grid.select(c.head.layer, c.head.head);
       const { layer, head } = c.head;
-      const heatKey = `${layer}/${head}/${s.focus}`;
+      const heatKey = `${layer}/${head}`;
       const note = i === 0 && typeof s.head !== 'number' ? ' (heatmaps are per head; the highlights use the reduction)' : '';
       c.heatTitle.textContent = `Layer ${layer} · head ${head}${note}`;
       try {
         if (c.drawn.heat !== heatKey) {
+          await this.idle();
+          if (this.builtFor !== key) return;
           const m = await a.map(layer, head, HEATMAP_CELLS);
           if (this.builtFor !== key) return;
-          c.heatmap.show({ cells: m.cells, tokens: info.tokens, data: m.data, labels: s.labels, title: `${c.model} layer ${layer} head ${head}`, focus: s.focus });
+          c.heatmap.show({ cells: m.cells, tokens: info.tokens, data: m.data, labels: s.labels, title: `${c.model} layer ${layer} head ${head}`, focus: this.state?.focus ?? null });
           c.drawn.heat = heatKey;
-        }
+        } else c.heatmap.setFocus(s.focus);
         if (c.drawn.stats !== layer) {
           c.drawn.stats = layer;
           c.stats.replaceChildren(el('p', { class: 'muted' }, `Computing layer ${layer}…`));
+          await this.idle();
+          if (this.builtFor !== key) return;
           const st = await a.stats(layer);
           if (this.builtFor !== key) return;
           c.stats.replaceChildren(statsTable(layer, st, info.lambdas[layer]));
@@ -203,6 +231,12 @@ export class InspectorView {
         if (this.builtFor === key) c.stats.replaceChildren(el('p', { class: 'error' }, e instanceof Error ? e.message : String(e)));
       }
     }
+  }
+
+  /** Resolves once the host has been quiet for a moment, so its requests (hovers) go before the panel's drawing. */
+  private async idle(): Promise<void> {
+    do await new Promise((r) => setTimeout(r, 30));
+    while (this.sinceHostRequest() < QUIET_MS);
   }
 
   exportPng(): PngExport {

@@ -28,10 +28,12 @@ export function validateMap(x: MapShape): { T: number; H: number; P: number } {
   return { T, H, P: Math.min(T, x.maxCells) };
 }
 
-export function attentionMapCpu(x: MapInput): Float32Array {
+/** `cellRows` limits the work to output rows [r0, r1) of `out` (the rest is left as it is), so callers can split it. */
+export function attentionMapCpu(x: MapInput, cellRows?: [number, number], out?: Float32Array): Float32Array {
   const { T, P } = validateMap(x);
-  const out = new Float32Array(P * P);
-  for (let r = 0; r < P; r++) {
+  out ??= new Float32Array(P * P);
+  const [r0, r1] = cellRows ?? [0, P];
+  for (let r = r0; r < r1; r++) {
     const i0 = Math.floor((r * T) / P);
     const i1 = Math.floor(((r + 1) * T) / P);
     for (let c = 0; c < P; c++) {
