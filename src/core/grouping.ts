@@ -80,29 +80,29 @@ export function aggregate(weights: ArrayLike<number>, groups: readonly Group[]):
   return out;
 }
 
-/** The group holding token `t`. */
-export function groupOf(groups: readonly Group[], t: number): number {
+/** Index of the last item whose key is ≤ x (0 when none is; -1 for an empty list). Keys must not decrease. */
+function lastAtOrBefore<T>(items: readonly T[], key: (item: T) => number, x: number): number {
+  if (items.length === 0) return -1;
   let lo = 0;
-  let hi = groups.length - 1;
+  let hi = items.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (groups[mid].first <= t) lo = mid;
+    if (key(items[mid]) <= x) lo = mid;
     else hi = mid - 1;
   }
   return lo;
 }
 
-/** The token whose range holds UTF-16 offset `off` (a token ending at `off` when none starts there). */
+/** The group holding token `t`. */
+export function groupOf(groups: readonly Group[], t: number): number {
+  return lastAtOrBefore(groups, (g) => g.first, t);
+}
+
+/**
+ * The token whose range holds UTF-16 offset `off` (a token ending at `off` when none starts there). Partial tokens
+ * have empty ranges just before the token that completes their character, so the last token starting at or before
+ * `off` is the one that holds the character there.
+ */
 export function tokenAt(spans: readonly TokenSpan[], off: number): number {
-  if (spans.length === 0) return -1;
-  let lo = 0;
-  let hi = spans.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (spans[mid].start <= off) lo = mid;
-    else hi = mid - 1;
-  }
-  // Partial tokens have empty ranges just before the token that completes their character, so the last token
-  // starting at or before `off` is the one that holds the character there.
-  return lo;
+  return lastAtOrBefore(spans, (s) => s.start, off);
 }
