@@ -150,6 +150,12 @@ test('engine (wasm): a long map computed in row blocks (yielding between them) e
     const blocked = await mapping;
     assert.equal(blocked.cells, 256);
     assert.equal(maxAbsDiff(blocked.data, whole), 0);
+    // The statistics also run in blocks; they equal the one-pass fused twin exactly.
+    const { layerStatsCpu } = await import('../../webview/engine/layerStats');
+    const pairs: [number, number][] = [[0, 1], [2, 3]];
+    const onePass = layerStatsCpu(q, k, m.scale, pairs, (await a.lambda(2))!);
+    const inBlocks = await a.stats(2);
+    assert.deepEqual(inBlocks, onePass.stats);
     // Start a read, replace the analysis while it runs: the read completes on its own buffers, then they are freed.
     const inFlight = a.map(3, 0, 256);
     const b = await engine.analyze(ids.slice(0, 10));

@@ -22,7 +22,7 @@ import { rowLseCpu } from './kernels/rowLse.cpu';
 import { rowLseGpu } from './kernels/rowLse.wgsl';
 import { whatIfCpu } from './kernels/whatIf.cpu';
 import { whatIfGpu } from './kernels/whatIf.wgsl';
-import { layerStatsCpu } from './layerStats';
+import { layerStatsCpuInBlocks } from './layerStats';
 
 export type OrtModule = Pick<typeof Ort, 'InferenceSession' | 'Tensor' | 'env'>;
 
@@ -55,7 +55,19 @@ export class CancelledError extends Error {
 
 /** Attention entries one block of CPU map work covers (about 10–20 ms in JavaScript). */
 const MAP_BLOCK_ENTRIES = 250_000;
-const yieldToEvents = () => new Promise<void>((r) => setTimeout(r, 0));
+/**
+ * Lets waiting events (the host's requests) run. A MessageChannel task, not setTimeout: browsers clamp nested
+ * timeouts to 4 ms, which over dozens of blocks would cost more than the work.
+ */
+const yieldToEvents = (): Promise<void> =>
+  new Promise<void>((resolve) => {
+    const c = new MessageChannel();
+    c.port1.onmessage = () => {
+      c.port1.close();
+      resolve();
+    };
+    c.port2.postMessage(0);
+  });
 
 /** ORT output tensors held by analyses and not yet disposed (their GPU buffers included). Tests read it. */
 export const liveOutputs = { count: 0 };
@@ -309,7 +321,7 @@ export class Analysis {
       if (!x.gpu) {
         // One fused pass on the CPU; it also yields the layer's row log-sum-exps.
         const pairs = Array.from({ length: this.m.heads }, (_, h) => this.pair(h));
-        const { stats, lse } = layerStatsCpu(x.q, x.k, this.m.scale, pairs, lambda);
+        const { stats, lse } = await layerStatsCpuInBlocks(x.q, x.k, this.m.scale, pairs, lambda, MAP_BLOCK_ENTRIES / 4, yieldToEvents);
         if (!this.lseCache.has(layer)) this.lseCache.set(layer, lse);
         return stats;
       }

@@ -6,20 +6,32 @@
 import { logitRow, type Tensor } from '../../src/core/attention';
 import { ROW_STATS, SMALL, reduceHeadStats, type HeadStats } from './kernels/headStats.cpu';
 
-export function layerStatsCpu(
-  q: Tensor,
-  k: Tensor,
-  scale: number,
-  pairs: [number, number][],
-  lambda: number,
-): { stats: HeadStats[]; lse: Float32Array } {
+interface StatsState {
+  T: number;
+  H: number;
+  lse: Float32Array;
+  rows: Float32Array[];
+  x: Float64Array[];
+  p: Float64Array[];
+}
+
+function start(k: Tensor, pairs: [number, number][]): StatsState {
   const T = k.dim('token');
   const H = k.dim('qkHead');
-  const lse = new Float32Array(H * T);
-  const rows = pairs.map(() => new Float32Array(T * ROW_STATS));
-  const x = Array.from({ length: H }, () => new Float64Array(T));
-  const p = Array.from({ length: H }, () => new Float64Array(T));
-  for (let i = 0; i < T; i++) {
+  return {
+    T,
+    H,
+    lse: new Float32Array(H * T),
+    rows: pairs.map(() => new Float32Array(T * ROW_STATS)),
+    x: Array.from({ length: H }, () => new Float64Array(T)),
+    p: Array.from({ length: H }, () => new Float64Array(T)),
+  };
+}
+
+/** Query rows [i0, i1) of the fused pass. */
+function statsRows(q: Tensor, k: Tensor, scale: number, pairs: [number, number][], lambda: number, st: StatsState, i0: number, i1: number): void {
+  const { T, H, lse, rows, x, p } = st;
+  for (let i = i0; i < i1; i++) {
     for (let s = 0; s < H; s++) {
       const xs = x[s];
       const ps = p[s];
@@ -53,5 +65,48 @@ export function layerStatsCpu(
       rows[h].set([e1, e2, neg, small, first, total], i * ROW_STATS);
     });
   }
-  return { stats: rows.map((r, h) => reduceHeadStats(r, T, pairs[h][1] >= 0, lambda)), lse };
+}
+
+const finish = (st: StatsState, pairs: [number, number][], lambda: number) => ({
+  stats: st.rows.map((r, h) => reduceHeadStats(r, st.T, pairs[h][1] >= 0, lambda)),
+  lse: st.lse,
+});
+
+export function layerStatsCpu(
+  q: Tensor,
+  k: Tensor,
+  scale: number,
+  pairs: [number, number][],
+  lambda: number,
+): { stats: HeadStats[]; lse: Float32Array } {
+  const st = start(k, pairs);
+  statsRows(q, k, scale, pairs, lambda, st, 0, st.T);
+  return finish(st, pairs, lambda);
+}
+
+/**
+ * The same pass in blocks of about `blockEntries` attention entries per sub-head, awaiting `pause` between blocks,
+ * so that requests arriving meanwhile (a hover's rows) are answered without waiting for the whole layer.
+ */
+export async function layerStatsCpuInBlocks(
+  q: Tensor,
+  k: Tensor,
+  scale: number,
+  pairs: [number, number][],
+  lambda: number,
+  blockEntries: number,
+  pause: () => Promise<void>,
+): Promise<{ stats: HeadStats[]; lse: Float32Array }> {
+  const st = start(k, pairs);
+  let i = 0;
+  while (i < st.T) {
+    // Row i has i + 1 entries: take rows until the block holds about blockEntries of them.
+    let end = i;
+    let entries = 0;
+    while (end < st.T && (entries === 0 || entries + end + 1 <= blockEntries)) entries += ++end;
+    statsRows(q, k, scale, pairs, lambda, st, i, end);
+    i = end;
+    if (i < st.T) await pause();
+  }
+  return finish(st, pairs, lambda);
 }
