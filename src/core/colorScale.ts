@@ -31,8 +31,12 @@ export function topIndices(w: ArrayLike<number>, n: number, skip = -1): number[]
   return idx.slice(0, n);
 }
 
-/** Alpha of the tint for a level (1..LEVELS), the same steps in the editor and the panel's canvases. */
+/**
+ * Alpha of the tint for a level (1..LEVELS): the contributed theme colours' defaults use these steps (a unit test
+ * checks package.json), and so does the panel when the theme variables are missing. Capped at 0.7 so text stays
+ * readable on the strongest tint.
+ */
 export function levelAlpha(level: number): number {
   const l = Math.min(LEVELS, Math.max(1, Math.abs(level)));
-  return 0.1 + (0.75 * (l - 1)) / (LEVELS - 1);
+  return 0.1 + (0.6 * (l - 1)) / (LEVELS - 1);
 }

@@ -8,7 +8,7 @@ import { rowsToCsv, rowsToJson, type RowsExport } from '../core/exportFormats';
 import type { Aggregation } from '../core/grouping';
 import { VIEWS, isViewId, type Direction, type HeadSelection, type ViewId } from '../core/views';
 import type { PanelProvider } from '../panel/panelProvider';
-import { Inspector, TWIN, message } from './inspector';
+import { Inspector, message } from './inspector';
 
 type ExportFormat = 'png' | 'csv' | 'json';
 
@@ -163,7 +163,7 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
         bytes = Buffer.from(png.dataUrl.slice('data:image/png;base64,'.length), 'base64');
       } else {
         const { session, model, query, rows } = await inspector.exportRows();
-        const labels = session.labels();
+        const labels = session.labels;
         const e: RowsExport = {
           model,
           source: session.doc.uri.toString(true),
@@ -183,4 +183,3 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
   ];
 }
 
-export { TWIN };

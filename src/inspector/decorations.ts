@@ -86,25 +86,22 @@ export class Decorator implements vscode.Disposable {
     return this.applied?.snapshot;
   }
 
+  /** Clears the tints in every visible editor of the tinted document (VS Code may have replaced the editor object). */
   clear(): void {
     const e = this.applied?.editor;
     this.applied = undefined;
     if (!e) return;
-    for (const t of [...this.positive, ...this.negative, this.focus, this.ruler]) e.setDecorations(t, []);
+    for (const v of new Set([e, ...vscode.window.visibleTextEditors.filter((v) => v.document === e.document)])) {
+      for (const t of this.types()) v.setDecorations(t, []);
+    }
   }
 
-  /** Clears the tints in every visible editor showing `uri` (the editor object may have been replaced). */
-  clearEverywhere(): void {
-    const e = this.applied?.editor;
-    this.clear();
-    if (!e) return;
-    for (const v of vscode.window.visibleTextEditors) {
-      if (v.document === e.document) for (const t of [...this.positive, ...this.negative, this.focus, this.ruler]) v.setDecorations(t, []);
-    }
+  private types(): vscode.TextEditorDecorationType[] {
+    return [...this.positive, ...this.negative, this.focus, this.ruler];
   }
 
   dispose(): void {
     this.clear();
-    for (const t of [...this.positive, ...this.negative, this.focus, this.ruler]) t.dispose();
+    for (const t of this.types()) t.dispose();
   }
 }

@@ -29,7 +29,7 @@ const num = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 0.001 || v === 
 
 export function hoverMarkdown(f: HoverFigures): string {
   const n = f.top ?? 8;
-  const top = topIndices(f.weights, n, f.direction === 'attendsTo' ? -1 : -1);
+  const top = topIndices(f.weights, n);
   const lines: string[] = [];
   lines.push(`**Attention Inspector** · ${md(f.model)} · ${md(f.where)}`);
   lines.push('');

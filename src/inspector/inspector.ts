@@ -153,17 +153,14 @@ export class Inspector implements vscode.Disposable {
       }
       return session;
     })();
-    this.status.setAnalysing(`analysing ${ids.length} tokens`);
     let done: Session | undefined;
     try {
-      done = await withDelayedProgress(title, work, () => {
+      done = await this.withProgress(title, `analysing ${ids.length} tokens`, work, () => {
         if (gen === this.generation) this.generation++;
       });
     } catch (e) {
       if (gen === this.generation) this.clear(`the analysis failed: ${message(e)}`);
       throw e;
-    } finally {
-      if (gen === this.generation || !this.session || this.session.retired) this.status.setAnalysing(undefined);
     }
     if (!done || gen !== this.generation) return undefined;
     if (doc.isClosed) return undefined;
@@ -201,7 +198,7 @@ export class Inspector implements vscode.Disposable {
   private retire(): void {
     this.paintSeq++;
     this.painter.cancelQueued();
-    this.decorator.clearEverywhere();
+    this.decorator.clear();
     if (this.session) this.session.retired = true;
   }
 
@@ -219,7 +216,7 @@ export class Inspector implements vscode.Disposable {
     if (s.runs.has(model)) return;
     await this.checkSameTokens(model, s);
     const gen = this.generation;
-    const info = await withDelayedProgress(`Attention Inspector: analysing with ${model}`, this.panel.analyze(model, s.ids), () => undefined);
+    const info = await this.withProgress(`Attention Inspector: analysing with ${model}`, `analysing with ${model}`, this.panel.analyze(model, s.ids), () => undefined);
     if (gen !== this.generation || this.session !== s) throw new Error('the analysis was replaced while the twin ran; run the command again');
     s.runs.set(model, info);
   }
@@ -249,7 +246,7 @@ export class Inspector implements vscode.Disposable {
     clearTimeout(this.reanalyseTimer);
     this.painter.cancelQueued();
     this.paintSeq++;
-    this.decorator.clearEverywhere();
+    this.decorator.clear();
     this.session = undefined;
     this.focus = null;
     this.measure = null;
@@ -267,7 +264,7 @@ export class Inspector implements vscode.Disposable {
     // Stale highlights go at once; with Follow Cursor on, the text is analysed again after a pause.
     this.paintSeq++;
     this.painter.cancelQueued();
-    this.decorator.clearEverywhere();
+    this.decorator.clear();
     s.stale = true;
     this.focus = null;
     this.updateStatus();
@@ -354,7 +351,7 @@ export class Inspector implements vscode.Disposable {
   /** The hover card's Markdown for token `t` of the session (its weights `w` already computed). */
   async hoverText(s: Session, t: number, w: Float32Array): Promise<string> {
     const info = s.runs.get(this.model)!;
-    const labels = s.labels();
+    const labels = s.labels;
     const where = `${describeSelection(this.selection)} · ${viewInfo(this.view).label}`;
     let a1: Float32Array | undefined;
     let l2: Float32Array | undefined;
@@ -400,7 +397,7 @@ export class Inspector implements vscode.Disposable {
     if (!this.session || this.session.stale) return;
     if (this.view === 'surprisal') void this.paint(0);
     else if (this.focus !== null) void this.paint(this.focus);
-    else this.decorator.clearEverywhere();
+    else this.decorator.clear();
     this.pushPanel(true);
   }
 
@@ -412,7 +409,7 @@ export class Inspector implements vscode.Disposable {
   setView(v: ViewId): void {
     const wasSurprisal = this.view === 'surprisal';
     this.view = v;
-    if (wasSurprisal && v !== 'surprisal') this.decorator.clearEverywhere();
+    if (wasSurprisal && v !== 'surprisal') this.decorator.clear();
     this.repaint();
   }
 
@@ -514,7 +511,7 @@ export class Inspector implements vscode.Disposable {
     return {
       source: `${name}${cell}, lines ${s.lines.first}–${s.lines.last} of ${s.lines.total}`,
       models,
-      labels: s.labels(),
+      labels: s.labels,
       layer: this.selection.layer,
       head: this.selection.head,
       viewLabel: viewInfo(this.view).label + (this.aggregation === 'token' ? '' : ` · summed by ${this.aggregation}`),
@@ -549,6 +546,29 @@ export class Inspector implements vscode.Disposable {
     void vscode.window.showWarningMessage(`Attention Inspector: ${m}`);
   }
 
+  private running = 0;
+
+  /**
+   * Model runs: the status bar item spins while any runs, and a cancellable notification appears only when the run
+   * takes longer than half a second.
+   */
+  private async withProgress<T>(title: string, status: string, work: Promise<T>, onCancel: () => void): Promise<T> {
+    this.running++;
+    this.status.setAnalysing(status);
+    const timer = setTimeout(() => {
+      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (_p, token) => {
+        token.onCancellationRequested(onCancel);
+        return work.catch(() => undefined);
+      });
+    }, 500);
+    try {
+      return await work;
+    } finally {
+      clearTimeout(timer);
+      if (--this.running === 0) this.status.setAnalysing(undefined);
+    }
+  }
+
   /** Resolves when the latest analysis has finished (tests). */
   settled(): Promise<unknown> {
     return this.lastAnalysis;
@@ -576,14 +596,3 @@ function countBinary(text: string): number {
   return (n * text.length) / len;
 }
 
-/** Shows a progress notification only when the work takes longer than half a second; cancelling calls onCancel. */
-export function withDelayedProgress<T>(title: string, work: Promise<T>, onCancel: () => void, delayMs = 500): Promise<T> {
-  const timer = setTimeout(() => {
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (_p, token) => {
-      token.onCancellationRequested(onCancel);
-      return work.catch(() => undefined);
-    });
-  }, delayMs);
-  void vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title }, () => work.catch(() => undefined));
-  return work.finally(() => clearTimeout(timer));
-}

@@ -48,9 +48,11 @@ export class Session {
     return g;
   }
 
+  private labelCache: string[] | undefined;
+
   /** Display text of each token (whitespace made visible), for the panel's labels and the hover card. */
-  labels(): string[] {
-    return this.spans.map((s) => label(this.text.slice(s.start, s.end)));
+  get labels(): string[] {
+    return (this.labelCache ??= this.spans.map((s) => label(this.text.slice(s.start, s.end))));
   }
 
   /** Document offsets of token `t`. */

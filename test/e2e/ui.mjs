@@ -63,25 +63,24 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace }) {
     await page.screenshot({ path: join(shots, 'log-dark.png') });
   });
   await inspectorTests(page, check, shots, 'dark');
-  await check('light theme: the same highlights and panel in light colours', async () => {
-    await setTheme(page, 'Light Modern');
+  /** Switches theme, analyses, hovers, and checks the tints are that theme kind's contributed colours. */
+  const inTheme = async (theme, kind, shot) => {
+    await setTheme(page, theme);
     await runFromPalette(page, 'Attention Inspector: Analyze Document');
     await statusTokens(page, 'twin-diff');
     await hoverWord(page, 'weights = softmax', 'softmax');
-    await expectTints(page, 'light');
-    await page.screenshot({ path: join(shots, 'editor-highlights-light.png') });
+    await expectTints(page, kind);
+    await page.screenshot({ path: join(shots, `editor-highlights-${shot}.png`) });
+  };
+  await check('light theme: the same highlights and panel in light colours', async () => {
+    await inTheme('Light Modern', 'light', 'light');
     const frame = webviewFrame(page);
     await frame.locator('[data-testid=focus]', { hasText: '#' }).waitFor({ timeout: 30_000 });
     if ((await canvasInk(frame, 'grid-twin-diff')) < 500) throw new Error('grid is blank');
     await page.screenshot({ path: join(shots, 'panel-light.png') });
   });
   await check('high-contrast theme: tints use the high-contrast colours', async () => {
-    await setTheme(page, 'Dark High Contrast');
-    await runFromPalette(page, 'Attention Inspector: Analyze Document');
-    await statusTokens(page, 'twin-diff');
-    await hoverWord(page, 'weights = softmax', 'softmax');
-    await expectTints(page, 'highContrast');
-    await page.screenshot({ path: join(shots, 'editor-highlights-hc.png') });
+    await inTheme('Dark High Contrast', 'highContrast', 'hc');
     await page.keyboard.press('Escape');
   });
   await check('opened as `npm start` opens it (the samples folder, analyzeOnOpen in its settings), the sample shows an analysis', async () => {

@@ -42,6 +42,10 @@ test('package.json contributes a theme colour for every tint level, in every the
     assert.ok(d, `${id} is contributed`);
     for (const kind of ['dark', 'light', 'highContrast', 'highContrastLight']) assert.match(d[kind], /^#[0-9A-F]{6}([0-9A-F]{2})?$/i, `${id} ${kind}`);
   }
+  // Dark and light defaults use the shared alpha steps.
+  for (const kind of ['dark', 'light']) {
+    for (let l = 1; l <= LEVELS; l++) assert.ok(Math.abs(parseInt(ids.get(`attentionInspector.positive${l}`)![kind].slice(7, 9), 16) - levelAlpha(l) * 255) <= 0.5, `${kind} level ${l}`);
+  }
   // Stronger levels are more opaque in every theme kind.
   for (const kind of ['dark', 'light', 'highContrast', 'highContrastLight']) {
     for (const sign of ['positive', 'negative']) {

@@ -3,7 +3,7 @@
  * override them), read from the CSS variables VS Code gives the webview. Read again on every draw, so a theme
  * change shows at the next redraw.
  */
-import { LEVELS, levelOf } from '../../src/core/colorScale';
+import { LEVELS, levelAlpha, levelOf } from '../../src/core/colorScale';
 
 /** Fallbacks used only if the host's theme variables are missing (e.g. in the browser tests' page). */
 const FALLBACK_POS = '255, 140, 0';
@@ -23,7 +23,7 @@ export function readPalette(): Palette {
   const css = getComputedStyle(document.documentElement);
   const v = (name: string, fb: string) => css.getPropertyValue(name).trim() || fb;
   const levels = (kind: 'positive' | 'negative', fb: string) =>
-    Array.from({ length: LEVELS }, (_, i) => v(`--vscode-attentionInspector-${kind}${i + 1}`, `rgba(${fb}, ${(0.12 + (0.73 * i) / (LEVELS - 1)).toFixed(2)})`));
+    Array.from({ length: LEVELS }, (_, i) => v(`--vscode-attentionInspector-${kind}${i + 1}`, `rgba(${fb}, ${levelAlpha(i + 1).toFixed(3)})`));
   return {
     background: v('--vscode-editor-background', '#1e1e1e'),
     foreground: v('--vscode-editor-foreground', '#cccccc'),
