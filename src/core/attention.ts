@@ -140,3 +140,13 @@ export function logitAt(q: Tensor, k: Tensor, s: number, i: number, j: number, s
   for (let c = 0; c < d; c++) acc += q.data[qo + c * qs] * k.data[ko + c * ks];
   return acc * scale;
 }
+
+/**
+ * λ for each query row: DIFF V1's one value per layer repeated, DIFF V2's values per token (and head) as given.
+ * `n` is T for one head, heads·T for a layer's heads (head-major).
+ */
+export function lambdaRows(lambda: number | Float32Array, n: number): Float32Array {
+  if (typeof lambda === 'number') return new Float32Array(n).fill(lambda);
+  if (lambda.length !== n) throw new Error(`λ has ${lambda.length} values, expected ${n} (one per query row)`);
+  return lambda;
+}

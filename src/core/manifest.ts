@@ -10,6 +10,18 @@ const positiveInt = z.number().int().positive();
 /** Axis names of a tensor, outermost first, e.g. ["batch", "qkHead", "token", "dim"]. */
 const layout = z.array(z.enum(['batch', 'token', 'vocab', 'head', 'qkHead', 'dim', 'one'])).min(1);
 const tensor = z.object({ name, layout }).strict();
+/**
+ * A graph input besides the ids, fed by the engine: "ones" (an attention mask), "positions" (0..T−1), "empty" (a
+ * past key/value cache of length 0). Dims name "batch" (1), "token" (T), "past" (0) or give a number.
+ */
+const extraInput = z
+  .object({
+    name,
+    fill: z.enum(['ones', 'positions', 'empty']),
+    dtype: z.enum(['int64', 'int32', 'float32']),
+    dims: z.array(z.union([z.number().int().nonnegative(), z.enum(['batch', 'token', 'past'])])).min(1),
+  })
+  .strict();
 /** A per-layer tensor: `name` holds "{layer}", replaced by the 0-based layer index. */
 const perLayer = z.object({ name: name.regex(/\{layer\}/, 'must contain "{layer}"'), layout }).strict();
 
@@ -23,7 +35,8 @@ export const ManifestSchema = z
     /** How Q/K sub-heads pair into A1/A2: "interleaved" (2i, 2i+1; the DIFF reference code), "halves" (i, i+h;
      * DiffLlama), "adjacent-query" (DIFF V2), "none" for softmax models. */
     pairing: z.enum(['none', 'interleaved', 'halves', 'adjacent-query']),
-    rope: z.object({ style: z.enum(['interleaved', 'neox', 'none']), theta: z.number().positive() }).strict(),
+    /** "unknown" for graphs rewritten by the extension: their Q/K are read after RoPE, whatever its style. */
+    rope: z.object({ style: z.enum(['interleaved', 'neox', 'none', 'unknown']), theta: z.number().positive().optional() }).strict(),
     layers: positiveInt,
     /** Attention heads as the model mixes values: H for softmax, h = H/2 for DIFF V1. */
     heads: positiveInt,
@@ -38,32 +51,44 @@ export const ManifestSchema = z
     /** Softmax scale applied to q·k (1/√headDim unless stated). */
     scale: z.number().positive(),
     files: z.object({ onnx: name, tokenizer: name }).strict(),
-    inputs: z.object({ ids: tensor.extend({ dtype: z.literal('int64') }) }).strict(),
+    inputs: z.object({ ids: tensor.extend({ dtype: z.literal('int64') }), extra: z.array(extraInput).optional() }).strict(),
     outputs: z
       .object({
         logits: tensor,
         q: perLayer,
         k: perLayer,
+        /** DIFF V1: one value per layer (any layout; the first value is read). DIFF V2: [batch, head, token, one]. */
         lambda: perLayer.optional(),
-        valueNorm: perLayer,
+        /** Optional: without it the value-weighted view is not offered. */
+        valueNorm: perLayer.optional(),
         rowScale: perLayer.optional(),
       })
       .strict(),
     twin: z.object({ name, path: name }).strict().optional(),
+    /** Where the package came from when the extension wrote it (a rewritten ONNX graph); absent for exported packages. */
+    source: z.object({ kind: z.enum(['rewritten-onnx', 'exported']), path: z.string(), notes: z.array(z.string()) }).strict().optional(),
     parameters: positiveInt,
     training: z.record(z.string(), z.unknown()),
     evaluation: z.record(z.string(), z.unknown()),
   })
   .strict()
   .superRefine((m, ctx) => {
-    if (m.dModel !== (m.attention === 'diff-v1' ? m.heads * 2 * m.headDim : m.heads * m.headDim)) {
+    // Packages whose heads are laid out as the DIFF reference code and its softmax twin: dModel follows from the heads.
+    if (!m.source && m.pairing !== 'halves' && m.attention !== 'diff-v2' && m.dModel !== (m.attention === 'diff-v1' ? m.heads * 2 * m.headDim : m.heads * m.headDim)) {
       ctx.addIssue({ code: 'custom', path: ['dModel'], message: `does not match heads × head width for ${m.attention}` });
     }
-    if (m.attention === 'diff-v1') {
-      if (m.qkHeads !== 2 * m.heads) ctx.addIssue({ code: 'custom', path: ['qkHeads'], message: 'must be 2 × heads for diff-v1' });
-      if (!m.outputs.lambda) ctx.addIssue({ code: 'custom', path: ['outputs', 'lambda'], message: 'is required for diff-v1' });
-      if (m.lambdaInit?.length !== m.layers) ctx.addIssue({ code: 'custom', path: ['lambdaInit'], message: 'needs one value per layer for diff-v1' });
-      if (m.pairing === 'none') ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'must name the pairing for diff-v1' });
+    if (m.attention !== 'softmax') {
+      if (m.qkHeads !== 2 * m.heads) ctx.addIssue({ code: 'custom', path: ['qkHeads'], message: `must be 2 × heads for ${m.attention}` });
+      if (!m.outputs.lambda) ctx.addIssue({ code: 'custom', path: ['outputs', 'lambda'], message: `is required for ${m.attention}` });
+      if (m.pairing === 'none') ctx.addIssue({ code: 'custom', path: ['pairing'], message: `must name the pairing for ${m.attention}` });
+    }
+    if (m.attention === 'diff-v1' && m.lambdaInit !== undefined && m.lambdaInit.length !== m.layers) {
+      ctx.addIssue({ code: 'custom', path: ['lambdaInit'], message: 'needs one value per layer for diff-v1' });
+    }
+    if (m.attention === 'diff-v2') {
+      if (m.pairing !== 'adjacent-query') ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'must be "adjacent-query" for diff-v2' });
+      const lay = m.outputs.lambda?.layout.join(',');
+      if (lay !== 'batch,head,token,one' && lay !== 'batch,head,token') ctx.addIssue({ code: 'custom', path: ['outputs', 'lambda', 'layout'], message: 'must be ["batch", "head", "token"(, "one")] for diff-v2 (λ per token and head)' });
     }
     if (m.attention === 'softmax' && m.pairing !== 'none') ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'must be "none" for softmax' });
     for (const f of Object.values(m.files)) {

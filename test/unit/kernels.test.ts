@@ -33,7 +33,7 @@ async function twinDiff() {
     q: new Tensor(get(m.outputs.q.name, l).data as Float32Array, get(m.outputs.q.name, l).dims, m.outputs.q.layout),
     k: new Tensor(get(m.outputs.k.name, l).data as Float32Array, get(m.outputs.k.name, l).dims, m.outputs.k.layout),
     lambda: (get(m.outputs.lambda!.name, l).data as Float32Array)[0],
-    vnorm: get(m.outputs.valueNorm.name, l).data as Float32Array,
+    vnorm: get(m.outputs.valueNorm!.name, l).data as Float32Array,
     rowScale: get(m.outputs.rowScale!.name, l).data as Float32Array,
   }));
   return (cached = { m, layers, T, fx });

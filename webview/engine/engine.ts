@@ -5,7 +5,7 @@
  * The ORT module is passed in, so the webview uses ORT's WebGPU build and Node its wasm build.
  */
 import type * as Ort from 'onnxruntime-web';
-import { Strided, Tensor, subHeads } from '../../src/core/attention';
+import { Strided, Tensor, lambdaRows, subHeads } from '../../src/core/attention';
 import type { Manifest } from '../../src/core/manifest';
 import type { Backend } from '../../src/core/protocol';
 import { attentionColumnsCpu } from './kernels/attentionColumns.cpu';
@@ -29,11 +29,14 @@ export type OrtModule = Pick<typeof Ort, 'InferenceSession' | 'Tensor' | 'env'>;
 export interface HeadRow {
   /** The weights the model used: A for softmax, A1 − λ·A2 for DIFF. [T] */
   a: Float32Array;
+  /** DIFF V2: this head's λ at the query token. */
+  lambda?: number;
   a1?: Float32Array;
   a2?: Float32Array;
 }
 
 export interface LayerRows {
+  /** DIFF V1: the layer's λ; DIFF V2: the mean of its heads' λ at the query. */
   lambda?: number;
   heads: HeadRow[];
 }
@@ -45,6 +48,27 @@ export interface Rows {
 }
 
 const perLayer = (name: string, layer: number) => name.replace('{layer}', String(layer));
+
+/** The graph outputs the inspector reads. */
+function fetchNames(m: Manifest): string[] {
+  const names = [m.outputs.logits.name];
+  for (let l = 0; l < m.layers; l++) {
+    for (const t of [m.outputs.q, m.outputs.k, m.outputs.lambda, m.outputs.valueNorm, m.outputs.rowScale]) if (t) names.push(perLayer(t.name, l));
+  }
+  return names;
+}
+
+type ExtraInput = NonNullable<Manifest['inputs']['extra']>[number];
+
+/** A graph input besides the ids: an attention mask of ones, positions 0..T−1, or an empty past key/value cache. */
+function extraFeed(ort: OrtModule, x: ExtraInput, T: number): Ort.Tensor {
+  const dims = x.dims.map((d) => (d === 'batch' ? 1 : d === 'token' ? T : d === 'past' ? 0 : d));
+  const n = dims.reduce((a, b) => a * b, 1);
+  const value = (i: number) => (x.fill === 'ones' ? 1 : x.fill === 'positions' ? i % T : 0);
+  if (x.dtype === 'int64') return new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(value(i))), dims);
+  if (x.dtype === 'int32') return new ort.Tensor('int32', Int32Array.from({ length: n }, (_, i) => value(i)), dims);
+  return new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => value(i)), dims);
+}
 
 /** An analysis that a newer one replaced before it finished. */
 export class CancelledError extends Error {
@@ -87,7 +111,6 @@ export class AttentionEngine {
   ) {}
 
   static async create(ort: OrtModule, manifest: Manifest, onnx: Uint8Array, backend: Backend): Promise<AttentionEngine> {
-    if (manifest.attention === 'diff-v2') throw new Error('DIFF V2 models (λ per token and head) are not supported by this engine yet');
     const qk: Record<string, 'gpu-buffer'> = {};
     for (let l = 0; l < manifest.layers; l++) {
       qk[perLayer(manifest.outputs.q.name, l)] = 'gpu-buffer';
@@ -98,8 +121,8 @@ export class AttentionEngine {
       graphOptimizationLevel: 'all',
       ...(backend === 'webgpu' ? { preferredOutputLocation: qk } : {}),
     });
-    const missing = [manifest.outputs.logits.name, ...Object.keys(qk)].filter((n) => !session.outputNames.includes(n));
-    if (!session.inputNames.includes(manifest.inputs.ids.name)) missing.unshift(`input ${manifest.inputs.ids.name}`);
+    const missing = fetchNames(manifest).filter((n) => !session.outputNames.includes(n));
+    for (const i of [manifest.inputs.ids, ...(manifest.inputs.extra ?? [])]) if (!session.inputNames.includes(i.name)) missing.unshift(`input ${i.name}`);
     if (missing.length) {
       await session.release();
       throw new Error(`the model does not match its manifest: the graph has no ${missing.map((m) => `"${m}"`).join(', ')}`);
@@ -131,9 +154,17 @@ export class AttentionEngine {
     const T = ids.length;
     const job = this.queue.then(async () => {
       if (gen !== this.generation || this.released) throw new CancelledError();
-      const input = new this.ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, T]);
-      const outputs = await this.session.run({ [m.inputs.ids.name]: input });
+      const feeds: Record<string, Ort.Tensor> = { [m.inputs.ids.name]: new this.ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, T]) };
+      for (const x of m.inputs.extra ?? []) feeds[x.name] = extraFeed(this.ort, x, T);
+      // Only what the inspector reads: a graph's other outputs (a KV cache) are not copied out.
+      const outputs = await this.session.run(feeds, fetchNames(m));
       const analysis = new Analysis(m, outputs, T, this.device);
+      try {
+        analysis.checkShapes();
+      } catch (e) {
+        analysis.dispose();
+        throw e;
+      }
       if (gen !== this.generation || this.released) {
         analysis.dispose();
         throw new CancelledError();
@@ -184,11 +215,64 @@ export class Analysis {
     return t;
   }
 
+  /** DIFF V1: the layer's λ. DIFF V2: the mean over heads and tokens (λ varies per token and head). */
   async lambda(layer: number): Promise<number | undefined> {
     return this.use(async () => {
       if (!this.m.outputs.lambda) return undefined;
-      return ((await this.out(perLayer(this.m.outputs.lambda.name, layer)).getData()) as Float32Array)[0];
+      const v = await this.lambdaValues(layer);
+      if (this.m.attention !== 'diff-v2') return v[0];
+      let s = 0;
+      for (const x of v) s += x;
+      return s / v.length;
     });
+  }
+
+  /** λ as the kernels take it: one number (softmax: 0; DIFF V1), or DIFF V2's values per head and row [heads·T]. */
+  async lambdaAll(layer: number): Promise<number | Float32Array> {
+    if (this.m.attention !== 'diff-v2') return (await this.lambda(layer)) ?? 0;
+    return this.lambdaValues(layer);
+  }
+
+  /** One head's λ per query row [T] (DIFF V2), or the layer's one number. */
+  async lambdaHead(layer: number, head: number): Promise<number | Float32Array> {
+    const all = await this.lambdaAll(layer);
+    return typeof all === 'number' ? all : all.subarray(head * this.tokens, (head + 1) * this.tokens);
+  }
+
+  private readonly lambdaCache = new Map<number, Float32Array>();
+
+  /** DIFF V1: the values of the λ output as they are. DIFF V2: λ rearranged head-major [heads·T]. */
+  private async lambdaValues(layer: number): Promise<Float32Array> {
+    let v = this.lambdaCache.get(layer);
+    if (!v) {
+      const spec = this.m.outputs.lambda!;
+      const o = this.out(perLayer(spec.name, layer));
+      const data = (await o.getData()) as Float32Array;
+      if (this.m.attention === 'diff-v2') {
+        const t = new Tensor(data, o.dims, spec.layout);
+        const H = this.m.heads;
+        const T = this.tokens;
+        if (t.dim('head') !== H || t.dim('token') !== T) throw new Error(`λ of layer ${layer} has dims ${o.dims.join('×')}; the manifest needs ${H} heads × ${T} tokens`);
+        v = new Float32Array(H * T);
+        for (let h = 0; h < H; h++) for (let i = 0; i < T; i++) v[h * T + i] = data[t.offset({ head: h, token: i })];
+      } else v = data;
+      this.lambdaCache.set(layer, v);
+    }
+    return v;
+  }
+
+  /** Checks Q/K against the manifest's heads and width, so a wrong manifest fails loudly instead of pairing wrongly. */
+  checkShapes(): void {
+    const m = this.m;
+    for (let l = 0; l < m.layers; l++) {
+      for (const [spec, what] of [[m.outputs.q, 'q'], [m.outputs.k, 'k']] as const) {
+        const name = perLayer(spec.name, l);
+        const s = new Strided(this.out(name).dims, spec.layout);
+        if (s.dim('qkHead') !== m.qkHeads || s.dim('dim') !== m.headDim || s.dim('token') !== this.tokens) {
+          throw new Error(`the model does not match its manifest: output "${name}" (${what}) has dims ${s.dims.join('×')}, the manifest says ${m.qkHeads} heads of width ${m.headDim} over ${this.tokens} tokens`);
+        }
+      }
+    }
   }
 
   /** Logits [1, T, vocab] (downloaded to the CPU). */
@@ -210,20 +294,25 @@ export class Analysis {
         const shape = { q: x.q, k: x.k, query, scale: m.scale };
         const sub = x.gpu ? await attentionRowsGpu(this.device!, shape, x.gpu) : attentionRowsCpu(shape as Parameters<typeof attentionRowsCpu>[0]); // [qkHeads, T]
         const row = (s: number) => sub.slice(s * T, (s + 1) * T);
-        const lambda = await this.lambda(l);
+        const perToken = m.attention === 'diff-v2';
         const heads: HeadRow[] = [];
+        let lambdaSum = 0;
         for (let h = 0; h < m.heads; h++) {
           const [s1, s2] = this.pair(h);
           if (s2 < 0) {
             heads.push({ a: row(s1) });
           } else {
+            const lh = await this.lambdaHead(l, h);
+            const lambda = typeof lh === 'number' ? lh : lh[query];
+            lambdaSum += lambda;
             const a1 = row(s1);
             const a2 = row(s2);
             const a = new Float32Array(T);
-            for (let j = 0; j < T; j++) a[j] = a1[j] - (lambda ?? 0) * a2[j];
-            heads.push({ a, a1, a2 });
+            for (let j = 0; j < T; j++) a[j] = a1[j] - lambda * a2[j];
+            heads.push(perToken ? { a, a1, a2, lambda } : { a, a1, a2 });
           }
         }
+        const lambda = m.attention === 'softmax' ? undefined : perToken ? lambdaSum / m.heads : await this.lambda(l);
         layers.push({ lambda, heads });
       }
       return { query, tokens: T, layers };
@@ -282,11 +371,11 @@ export class Analysis {
       const p = { ...x, scale: this.m.scale, lse, key };
       const sub = x.gpu ? await attentionColumnsGpu(this.device!, p, x.gpu) : attentionColumnsCpu(p as Parameters<typeof attentionColumnsCpu>[0]);
       const T = this.tokens;
-      const lambda = (await this.lambda(layer)) ?? 0;
+      const lam = lambdaRows(await this.lambdaAll(layer), this.m.heads * T);
       return Array.from({ length: this.m.heads }, (_, h) => {
         const [s1, s2] = this.pair(h);
         const c = sub.slice(s1 * T, (s1 + 1) * T);
-        if (s2 >= 0) for (let i = 0; i < T; i++) c[i] -= lambda * sub[s2 * T + i];
+        if (s2 >= 0) for (let i = 0; i < T; i++) c[i] -= lam[h * T + i] * sub[s2 * T + i];
         return c;
       });
     });
@@ -297,7 +386,7 @@ export class Analysis {
     return this.use(async () => {
       const x = await this.qk(layer);
       const [s1, s2] = this.pair(head);
-      const p = { ...x, scale: this.m.scale, lse: await this.lse(layer), s1, s2, lambda: (await this.lambda(layer)) ?? 0, maxCells };
+      const p = { ...x, scale: this.m.scale, lse: await this.lse(layer), s1, s2, lambda: await this.lambdaHead(layer, head), maxCells };
       const P = Math.min(this.tokens, maxCells);
       if (x.gpu) return { cells: P, data: await attentionMapGpu(this.device!, p, x.gpu) };
       // On the CPU the map is computed in blocks of rows, yielding between them, so requests that arrive meanwhile
@@ -317,7 +406,7 @@ export class Analysis {
   async stats(layer: number): Promise<HeadStats[]> {
     return this.use(async () => {
       const x = await this.qk(layer);
-      const lambda = (await this.lambda(layer)) ?? 0;
+      const lambda = await this.lambdaAll(layer);
       if (!x.gpu) {
         // One fused pass on the CPU; it also yields the layer's row log-sum-exps.
         const pairs = Array.from({ length: this.m.heads }, (_, h) => this.pair(h));
@@ -329,7 +418,7 @@ export class Analysis {
       const out: HeadStats[] = [];
       for (let h = 0; h < this.m.heads; h++) {
         const [s1, s2] = this.pair(h);
-        out.push(await headStatsGpu(this.device!, { ...x, scale: this.m.scale, lse, s1, s2, lambda }, x.gpu));
+        out.push(await headStatsGpu(this.device!, { ...x, scale: this.m.scale, lse, s1, s2, lambda: await this.lambdaHead(layer, h) }, x.gpu));
       }
       return out;
     });
@@ -340,7 +429,8 @@ export class Analysis {
     return this.use(async () => {
       const x = await this.qk(layer);
       const [s1, s2] = this.pair(head);
-      const p = { ...x, scale: this.m.scale, lse: await this.lse(layer), s1, s2, lambda: (await this.lambda(layer)) ?? 0, query };
+      const lh = await this.lambdaHead(layer, head);
+      const p = { ...x, scale: this.m.scale, lse: await this.lse(layer), s1, s2, lambda: typeof lh === 'number' ? lh : lh[query], query };
       return x.gpu ? whatIfGpu(this.device!, p, x.gpu) : whatIfCpu(p as Parameters<typeof whatIfCpu>[0]);
     });
   }
@@ -354,7 +444,7 @@ export class Analysis {
       for (let l = this.m.layers - 1; l >= 0; l--) {
         const x = await this.qk(l);
         const pairs = Array.from({ length: this.m.heads }, (_, h) => this.pair(h));
-        const p = { ...x, scale: this.m.scale, lse: await this.lse(l), pairs, lambda: (await this.lambda(l)) ?? 0, mode, query, r };
+        const p = { ...x, scale: this.m.scale, lse: await this.lse(l), pairs, lambda: await this.lambdaAll(l), mode, query, r };
         r = x.gpu ? await rolloutStepGpu(this.device!, p, x.gpu) : rolloutStepCpu(p as Parameters<typeof rolloutStepCpu>[0]);
       }
       return r;
@@ -366,6 +456,7 @@ export class Analysis {
     return this.use(async () => {
       const row = (await this.rows(query)).layers[layer].heads[head].a;
       const T = this.tokens;
+      if (!this.m.outputs.valueNorm) throw new Error(`the value-weighted view needs value norms, which ${this.m.name} does not output (export it with training/export_model.py to get them)`);
       const vn = await this.cpu(perLayer(this.m.outputs.valueNorm.name, layer), this.m.outputs.valueNorm.layout);
       const norms = vn.data.slice(vn.offset({ head }), vn.offset({ head }) + T);
       let scale = 1;
@@ -408,6 +499,7 @@ export class Analysis {
     this.released = true;
     this.cpuCache.clear();
     this.lseCache.clear();
+    this.lambdaCache.clear();
     for (const t of Object.values(this.outputs)) t.dispose();
     liveOutputs.count -= Object.keys(this.outputs).length;
   }

@@ -3,7 +3,7 @@
  * sub-head, giving the row's log-sum-exp (kept for columns, maps and rollout) and every head's per-row figures in
  * one pass. Same figures as the headStats kernel and its CPU twin (a unit test compares them).
  */
-import { logitRow, type Tensor } from '../../src/core/attention';
+import { lambdaRows, logitRow, type Tensor } from '../../src/core/attention';
 import { ROW_STATS, SMALL, reduceHeadStats, type HeadStats } from './kernels/headStats.cpu';
 
 interface StatsState {
@@ -29,7 +29,8 @@ function start(k: Tensor, pairs: [number, number][]): StatsState {
 }
 
 /** Query rows [i0, i1) of the fused pass. */
-function statsRows(q: Tensor, k: Tensor, scale: number, pairs: [number, number][], lambda: number, st: StatsState, i0: number, i1: number): void {
+/** `lam`: λ per head and query row [heads·T] (ignored for softmax heads). */
+function statsRows(q: Tensor, k: Tensor, scale: number, pairs: [number, number][], lam: Float32Array, st: StatsState, i0: number, i1: number): void {
   const { T, H, lse, rows, x, p } = st;
   for (let i = i0; i < i1; i++) {
     for (let s = 0; s < H; s++) {
@@ -45,6 +46,7 @@ function statsRows(q: Tensor, k: Tensor, scale: number, pairs: [number, number][
       for (let j = 0; j <= i; j++) ps[j] *= inv;
     }
     pairs.forEach(([s1, s2], h) => {
+      const lambda = lam[h * T + i];
       const p1 = p[s1];
       const p2 = s2 >= 0 ? p[s2] : undefined;
       let e1 = 0, e2 = 0, neg = 0, small = 0, total = 0;
@@ -67,8 +69,8 @@ function statsRows(q: Tensor, k: Tensor, scale: number, pairs: [number, number][
   }
 }
 
-const finish = (st: StatsState, pairs: [number, number][], lambda: number) => ({
-  stats: st.rows.map((r, h) => reduceHeadStats(r, st.T, pairs[h][1] >= 0, lambda)),
+const finish = (st: StatsState, pairs: [number, number][], lam: Float32Array) => ({
+  stats: st.rows.map((r, h) => reduceHeadStats(r, st.T, pairs[h][1] >= 0, lam.subarray(h * st.T, (h + 1) * st.T))),
   lse: st.lse,
 });
 
@@ -77,11 +79,12 @@ export function layerStatsCpu(
   k: Tensor,
   scale: number,
   pairs: [number, number][],
-  lambda: number,
+  lambda: number | Float32Array,
 ): { stats: HeadStats[]; lse: Float32Array } {
   const st = start(k, pairs);
-  statsRows(q, k, scale, pairs, lambda, st, 0, st.T);
-  return finish(st, pairs, lambda);
+  const lam = lambdaRows(lambda, pairs.length * st.T);
+  statsRows(q, k, scale, pairs, lam, st, 0, st.T);
+  return finish(st, pairs, lam);
 }
 
 /**
@@ -93,20 +96,21 @@ export async function layerStatsCpuInBlocks(
   k: Tensor,
   scale: number,
   pairs: [number, number][],
-  lambda: number,
+  lambda: number | Float32Array,
   blockEntries: number,
   pause: () => Promise<void>,
 ): Promise<{ stats: HeadStats[]; lse: Float32Array }> {
   const st = start(k, pairs);
+  const lam = lambdaRows(lambda, pairs.length * st.T);
   let i = 0;
   while (i < st.T) {
     // Row i has i + 1 entries: take rows until the block holds about blockEntries of them.
     let end = i;
     let entries = 0;
     while (end < st.T && (entries === 0 || entries + end + 1 <= blockEntries)) entries += ++end;
-    statsRows(q, k, scale, pairs, lambda, st, i, end);
+    statsRows(q, k, scale, pairs, lam, st, i, end);
     i = end;
     if (i < st.T) await pause();
   }
-  return finish(st, pairs, lambda);
+  return finish(st, pairs, lam);
 }

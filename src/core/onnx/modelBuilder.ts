@@ -19,6 +19,8 @@ export interface NodeSpec {
   inputs: string[];
   outputs: string[];
   attrs?: Record<string, AttrValue>;
+  /** An operator set other than the default one, e.g. "com.microsoft". */
+  domain?: string;
 }
 
 export interface GraphSpec {
@@ -31,14 +33,16 @@ export interface GraphSpec {
   nodes: NodeSpec[];
   opset?: number;
   docString?: string;
+  /** Inputs that hold int64 (token ids, positions, masks); the others are float32. */
+  int64Inputs?: string[];
 }
 
-function valueInfo(name: string, dims: Dim[]) {
+function valueInfo(name: string, dims: Dim[], elemType: number = DataType.FLOAT) {
   return {
     name,
     type: {
       tensor_type: {
-        elem_type: DataType.FLOAT,
+        elem_type: elemType,
         shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
       },
     },
@@ -55,7 +59,10 @@ function attribute(name: string, v: AttrValue) {
 export function buildModel(spec: GraphSpec): Uint8Array {
   const model = {
     ir_version: 8,
-    opset_import: [{ domain: '', version: spec.opset ?? 17 }],
+    opset_import: [
+      { domain: '', version: spec.opset ?? 17 },
+      ...[...new Set(spec.nodes.map((n) => n.domain).filter((d): d is string => !!d))].map((domain) => ({ domain, version: 1 })),
+    ],
     producer_name: 'attention-inspector',
     producer_version: '0.1.0',
     doc_string: spec.docString ?? '',
@@ -64,6 +71,7 @@ export function buildModel(spec: GraphSpec): Uint8Array {
       node: spec.nodes.map((n, i) => ({
         name: `${n.op}_${i}`,
         op_type: n.op,
+        ...(n.domain ? { domain: n.domain } : {}),
         input: n.inputs,
         output: n.outputs,
         attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
@@ -81,7 +89,7 @@ export function buildModel(spec: GraphSpec): Uint8Array {
           raw_data: new Uint8Array(BigInt64Array.from(t.data.map((v) => BigInt(v))).buffer),
         })),
       ),
-      input: spec.inputs.map((i) => valueInfo(i.name, i.dims)),
+      input: spec.inputs.map((i) => valueInfo(i.name, i.dims, spec.int64Inputs?.includes(i.name) ? DataType.INT64 : DataType.FLOAT)),
       output: spec.outputs.map((o) => valueInfo(o.name, o.dims)),
     },
   };

@@ -81,6 +81,8 @@ message TensorProto {
   optional string name = 8;
   optional bytes raw_data = 9;
   optional string doc_string = 12;
+  repeated StringStringEntryProto external_data = 13;
+  optional int32 data_location = 14;
 }
 
 message TensorShapeProto {

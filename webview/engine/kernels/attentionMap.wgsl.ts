@@ -1,5 +1,6 @@
 /** WGSL kernel: a head's map pooled to P×P cells by signed max-|a| (CPU twin: attentionMap.cpu.ts). One thread per cell. */
 import { validateMap, type MapShape } from './attentionMap.cpu';
+import { lambdaRows } from '../../../src/core/attention';
 import { PAIR_WGSL, pairUniform, runQKKernel } from './gpuRun';
 
 export const attentionMapWgsl = /* wgsl */ `
@@ -22,7 +23,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
       var a = exp(logit(p.s1, i, j) - lse[p.s1 * T + i]);
       if (p.s2 >= 0) {
         let s2 = u32(p.s2);
-        a = a - p.lambda * exp(logit(s2, i, j) - lse[s2 * T + i]);
+        a = a - lam[i] * exp(logit(s2, i, j) - lse[s2 * T + i]);
       }
       if (abs(a) > abs(best)) { best = a; }
     }
@@ -32,12 +33,12 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
 `;
 
 export async function attentionMapGpu(device: GPUDevice, x: MapShape, buffers?: { q?: GPUBuffer; k?: GPUBuffer }): Promise<Float32Array> {
-  const { P } = validateMap(x);
+  const { T, P } = validateMap(x);
   return runQKKernel(device, x, buffers, {
     label: 'attentionMap',
     body: attentionMapWgsl,
-    params: { type: 'Pair', data: pairUniform(x.s1, x.s2, x.lambda, P) },
-    extraInputs: [{ name: 'lse', data: x.lse }],
+    params: { type: 'Pair', data: pairUniform(x.s1, x.s2, 0, P) },
+    extraInputs: [{ name: 'lse', data: x.lse }, { name: 'lam', data: lambdaRows(x.lambda, T) }],
     output: { name: 'out', floats: P * P },
     workgroups: [Math.ceil(P / 8), Math.ceil(P / 8)],
   });

@@ -5,7 +5,7 @@
  *   3 count of |a| < 1e-3 over j ≤ i, 4 first-token weight a_i0, 5 row sum Σ a_ij.
  * a = A for softmax heads, A1 − λ·A2 for DIFF heads.
  */
-import { logitAt } from '../../../src/core/attention';
+import { lambdaRows, logitAt } from '../../../src/core/attention';
 import type { MapInput, MapShape } from './attentionMap.cpu';
 import { validateMap } from './attentionMap.cpu';
 
@@ -34,6 +34,7 @@ export function validateStats(x: StatsShape): { T: number; H: number } {
 export function rowStatsCpu(x: StatsInput): Float32Array {
   const { T } = validateStats(x);
   const out = new Float32Array(T * ROW_STATS);
+  const lam = lambdaRows(x.lambda, T);
   for (let i = 0; i < T; i++) {
     let e1 = 0, e2 = 0, neg = 0, small = 0, sum = 0, first = 0;
     for (let j = 0; j <= i; j++) {
@@ -43,7 +44,7 @@ export function rowStatsCpu(x: StatsInput): Float32Array {
       if (x.s2 >= 0) {
         const p2 = Math.exp(logitAt(x.q, x.k, x.s2, i, j, x.scale) - x.lse[x.s2 * T + i]);
         if (p2 > 0) e2 -= p2 * Math.log(p2);
-        a = p1 - x.lambda * p2;
+        a = p1 - lam[i] * p2;
       }
       if (a < 0) neg -= a;
       if (Math.abs(a) < SMALL) small++;
@@ -56,7 +57,8 @@ export function rowStatsCpu(x: StatsInput): Float32Array {
 }
 
 /** Averages per-row statistics into a head's figures (shared by both twins). */
-export function reduceHeadStats(rows: Float32Array, T: number, diff: boolean, lambda: number): HeadStats {
+/** `lambda`: λ per query row [T] (ignored for softmax heads). */
+export function reduceHeadStats(rows: Float32Array, T: number, diff: boolean, lambda: Float32Array): HeadStats {
   let e1 = 0, e2 = 0, neg = 0, small = 0, first = 0, err = 0;
   for (let i = 0; i < T; i++) {
     const o = i * ROW_STATS;
@@ -65,7 +67,7 @@ export function reduceHeadStats(rows: Float32Array, T: number, diff: boolean, la
     neg += rows[o + 2];
     small += rows[o + 3];
     first += rows[o + 4];
-    err = Math.max(err, Math.abs(rows[o + 5] - (diff ? 1 - lambda : 1)));
+    err = Math.max(err, Math.abs(rows[o + 5] - (diff ? 1 - lambda[i] : 1)));
   }
   return {
     entropyA1: e1 / T,
@@ -79,5 +81,5 @@ export function reduceHeadStats(rows: Float32Array, T: number, diff: boolean, la
 
 export function headStatsCpu(x: StatsInput): HeadStats {
   const { T } = validateStats(x);
-  return reduceHeadStats(rowStatsCpu(x), T, x.s2 >= 0, x.lambda);
+  return reduceHeadStats(rowStatsCpu(x), T, x.s2 >= 0, lambdaRows(x.lambda, T));
 }

@@ -1,4 +1,5 @@
 /** WGSL kernel: per-row statistics of one head, one thread per row; reduced in JS (CPU twin: headStats.cpu.ts). */
+import { lambdaRows } from '../../../src/core/attention';
 import { PAIR_WGSL, pairUniform, runQKKernel } from './gpuRun';
 import { ROW_STATS, SMALL, reduceHeadStats, validateStats, type HeadStats, type StatsShape } from './headStats.cpu';
 
@@ -18,7 +19,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
       let s2 = u32(p.s2);
       let p2 = exp(logit(s2, i, j) - lse[s2 * T + i]);
       if (p2 > 0.0) { e2 = e2 - p2 * log(p2); }
-      a = p1 - p.lambda * p2;
+      a = p1 - lam[i] * p2;
     }
     if (a < 0.0) { neg = neg - a; }
     if (abs(a) < ${SMALL}) { small = small + 1.0; }
@@ -35,8 +36,8 @@ export async function rowStatsGpu(device: GPUDevice, x: StatsShape, buffers?: { 
   return runQKKernel(device, x, buffers, {
     label: 'headStats',
     body: headStatsWgsl,
-    params: { type: 'Pair', data: pairUniform(x.s1, x.s2, x.lambda) },
-    extraInputs: [{ name: 'lse', data: x.lse }],
+    params: { type: 'Pair', data: pairUniform(x.s1, x.s2, 0) },
+    extraInputs: [{ name: 'lse', data: x.lse }, { name: 'lam', data: lambdaRows(x.lambda, T) }],
     output: { name: 'out', floats: T * ROW_STATS },
     workgroups: [Math.ceil(T / 64)],
   });
@@ -44,5 +45,5 @@ export async function rowStatsGpu(device: GPUDevice, x: StatsShape, buffers?: { 
 
 export async function headStatsGpu(device: GPUDevice, x: StatsShape, buffers?: { q?: GPUBuffer; k?: GPUBuffer }): Promise<HeadStats> {
   const { T } = validateStats(x);
-  return reduceHeadStats(await rowStatsGpu(device, x, buffers), T, x.s2 >= 0, x.lambda);
+  return reduceHeadStats(await rowStatsGpu(device, x, buffers), T, x.s2 >= 0, lambdaRows(x.lambda, T));
 }

@@ -5,14 +5,15 @@
  *   Â[t, j] = ½·Ā[t, j] / Σ_j' Ā[t, j'] + ½·δ_tj,   r'_j = Σ_{t ≤ query} r_t·Â[t, j]
  * Going from the last layer down to the first, starting from r = e_query, gives the rollout row.
  */
-import { logitAt } from '../../../src/core/attention';
+import { lambdaRows, logitAt } from '../../../src/core/attention';
 import { validateQK, type QKInput, type QKShape } from './rowLse.cpu';
 
 export interface RolloutParams {
   lse: Float32Array; // [qkHeads, T]
   /** Per head: [s1, s2] sub-heads (s2 = -1 for softmax heads). */
   pairs: [number, number][];
-  lambda: number;
+  /** λ of DIFF V1 (one value), or per head and query row [heads·T] (DIFF V2). */
+  lambda: number | Float32Array;
   mode: 'abs' | 'positive';
   query: number;
   /** The incoming row r [T] (e_query for the last layer). */
@@ -27,14 +28,15 @@ export function validateRollout(x: RolloutShape): { T: number } {
   if (x.r.length !== T) throw new Error(`r has ${x.r.length} values, expected ${T}`);
   if (!Number.isInteger(x.query) || x.query < 0 || x.query >= T) throw new Error(`query ${x.query} is outside 0..${T - 1}`);
   if (x.pairs.length === 0) throw new Error('rollout needs at least one head');
+  lambdaRows(x.lambda, x.pairs.length * T);
   return { T };
 }
 
-function meanWeight(x: RolloutInput, T: number, t: number, j: number): number {
+function meanWeight(x: RolloutInput, lam: Float32Array, T: number, t: number, j: number): number {
   let acc = 0;
-  for (const [s1, s2] of x.pairs) {
+  for (const [h, [s1, s2]] of x.pairs.entries()) {
     let a = Math.exp(logitAt(x.q, x.k, s1, t, j, x.scale) - x.lse[s1 * T + t]);
-    if (s2 >= 0) a -= x.lambda * Math.exp(logitAt(x.q, x.k, s2, t, j, x.scale) - x.lse[s2 * T + t]);
+    if (s2 >= 0) a -= lam[h * T + t] * Math.exp(logitAt(x.q, x.k, s2, t, j, x.scale) - x.lse[s2 * T + t]);
     acc += x.mode === 'abs' ? Math.abs(a) : Math.max(0, a);
   }
   return acc / x.pairs.length;
@@ -43,11 +45,12 @@ function meanWeight(x: RolloutInput, T: number, t: number, j: number): number {
 export function rolloutStepCpu(x: RolloutInput): Float32Array {
   const { T } = validateRollout(x);
   const out = new Float32Array(T);
+  const lam = lambdaRows(x.lambda, x.pairs.length * T);
   for (let t = 0; t <= x.query; t++) {
     if (x.r[t] === 0) continue;
     let z = 0;
-    for (let j = 0; j <= t; j++) z += meanWeight(x, T, t, j);
-    for (let j = 0; j <= t; j++) out[j] += x.r[t] * (z > 0 ? (0.5 * meanWeight(x, T, t, j)) / z : 0);
+    for (let j = 0; j <= t; j++) z += meanWeight(x, lam, T, t, j);
+    for (let j = 0; j <= t; j++) out[j] += x.r[t] * (z > 0 ? (0.5 * meanWeight(x, lam, T, t, j)) / z : 0);
     out[t] += 0.5 * x.r[t];
   }
   return out;

@@ -3,6 +3,7 @@
  * thread per row), pass 2 accumulates r'_j (one thread per key). Heads are passed as (s1, s2) pairs in a storage
  * buffer, so one pipeline serves softmax and DIFF layers. valueWeightedGpu is the elementwise value-weighted row.
  */
+import { lambdaRows } from '../../../src/core/attention';
 import { runKernel, runQKKernel } from './gpuRun';
 import { validateRollout, type RolloutShape } from './rollout.cpu';
 
@@ -16,7 +17,7 @@ fn meanWeight(t: u32, j: u32) -> f32 {
     var a = exp(logit(s1, t, j) - lse[s1 * T + t]);
     if (pairs[2u * h + 1u] >= 0.0) {
       let s2 = u32(pairs[2u * h + 1u]);
-      a = a - p.lambda * exp(logit(s2, t, j) - lse[s2 * T + t]);
+      a = a - lam[h * T + t] * exp(logit(s2, t, j) - lse[s2 * T + t]);
     }
     if (p.useAbs == 1u) { acc = acc + abs(a); } else { acc = acc + max(0.0, a); }
   }
@@ -53,10 +54,10 @@ export async function rolloutStepGpu(device: GPUDevice, x: RolloutShape, buffers
   const { T } = validateRollout(x);
   const params = new ArrayBuffer(16);
   new Uint32Array(params, 0, 1)[0] = x.pairs.length;
-  new Float32Array(params, 4, 1)[0] = x.lambda;
+  new Float32Array(params, 4, 1)[0] = 0; // λ comes per head and row in `lam`
   new Uint32Array(params, 8, 2).set([x.mode === 'abs' ? 1 : 0, x.query]);
   const shared = { params: { type: 'RP', data: params }, workgroups: [Math.ceil(T / 64)] as [number] };
-  const inputs = [{ name: 'lse', data: x.lse }, { name: 'pairs', data: Float32Array.from(x.pairs.flat()) }];
+  const inputs = [{ name: 'lse', data: x.lse }, { name: 'pairs', data: Float32Array.from(x.pairs.flat()) }, { name: 'lam', data: lambdaRows(x.lambda, x.pairs.length * T) }];
   const z = await runQKKernel(device, x, buffers, { ...shared, label: 'rolloutNorm', body: rolloutNormWgsl, extraInputs: inputs, output: { name: 'z', floats: T } });
   return runQKKernel(device, x, buffers, {
     ...shared,

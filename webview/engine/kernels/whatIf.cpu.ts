@@ -19,8 +19,9 @@ export const WHAT_IF_VIEWS = [
   { id: 'cog', label: 'sign(x)·softmax(|x|) — what-if view' },
 ] as const;
 
-export type WhatIfInput = StatsInput & { query: number };
-export type WhatIfShape = StatsShape & { query: number };
+/** λ is the query row's (one number: DIFF V2's per-token λ is read at the query by the caller). */
+export type WhatIfInput = Omit<StatsInput, 'lambda'> & { lambda: number; query: number };
+export type WhatIfShape = Omit<StatsShape, 'lambda'> & { lambda: number; query: number };
 
 export function validateWhatIf(x: WhatIfShape): { T: number } {
   const { T } = validateStats(x);

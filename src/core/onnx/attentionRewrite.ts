@@ -1,0 +1,385 @@
+/**
+ * Opens a user's ONNX causal language model for inspection (issue 6): finds each layer's decomposed attention
+ * (Softmax ← mask/scale ← MatMul(Q, Kᵀ)), exposes the MatMul's Q and K (so after RoPE, whatever its style) and, for
+ * differential attention, λ, as extra graph outputs, and writes the manifest that describes them.
+ *
+ * The model's bytes are not re-encoded: the new nodes and outputs are appended as a second serialised ModelProto.
+ * Protobuf merges a repeated message field that occurs twice, so the result is the original graph (every field, even
+ * those our schema subset does not know) plus our additions, and appended nodes only read existing tensors, so the
+ * graph stays topologically sorted.
+ */
+import { ModelProto } from './modelBuilder';
+import { ElemType, GraphModel, type NodeP } from './graphModel';
+
+/** Fused attention operators whose weights never exist as a tensor in the graph. */
+export const FUSED_ATTENTION_OPS = [
+  'Attention',
+  'MultiHeadAttention',
+  'GroupQueryAttention',
+  'PackedAttention',
+  'PackedMultiHeadAttention',
+  'SparseAttention',
+  'DecoderAttention',
+  'DecoderMaskedMultiHeadAttention',
+  'DecoderMaskedSelfAttention',
+  'LongformerAttention',
+  'QAttention',
+  'QOrderedAttention',
+];
+
+export const EAGER_EXPORT_HELP =
+  'Export the model with eager (decomposed) attention instead: with transformers, load it with ' +
+  'attn_implementation="eager" and export without ONNX Runtime\'s transformer optimizer (for optimum-cli: ' +
+  '`optimum-cli export onnx --model <id> --task text-generation --no-post-process <dir>`), or write a model package ' +
+  'with Q/K outputs: `python3 training/export_model.py --help`.';
+
+export class RewriteError extends Error {}
+
+/** The fields of a Hugging Face config.json that the rewriter reads. */
+export interface ModelConfig {
+  heads?: number;
+  kvHeads?: number;
+  headDim?: number;
+  hiddenSize?: number;
+  layers?: number;
+  vocabSize?: number;
+  maxContext?: number;
+  ropeTheta?: number;
+  modelType?: string;
+}
+
+export function readHfConfig(json: unknown): ModelConfig {
+  const c = (json && typeof json === 'object' ? json : {}) as Record<string, unknown>;
+  const num = (...keys: string[]) => {
+    for (const k of keys) if (typeof c[k] === 'number' && Number.isFinite(c[k])) return c[k] as number;
+    return undefined;
+  };
+  const heads = num('num_attention_heads', 'n_head', 'n_heads');
+  const hiddenSize = num('hidden_size', 'n_embd', 'd_model');
+  return {
+    heads,
+    kvHeads: num('num_key_value_heads', 'n_kv_head'),
+    headDim: num('head_dim') ?? (heads && hiddenSize ? hiddenSize / heads : undefined),
+    hiddenSize,
+    layers: num('num_hidden_layers', 'n_layer', 'n_layers'),
+    vocabSize: num('vocab_size'),
+    maxContext: num('max_position_embeddings', 'n_positions', 'n_ctx', 'block_size'),
+    ropeTheta: num('rope_theta'),
+    modelType: typeof c.model_type === 'string' ? c.model_type : undefined,
+  };
+}
+
+export interface FoundAttention {
+  softmax: string;
+  /** The MatMul's first input: Q [batch, head, token, dim] (or [head, token, dim]). */
+  q: string;
+  /** The MatMul's second input: Kᵀ; `k` is the tensor before a [0,1,3,2] transpose when there is one. */
+  kT: string;
+  k?: string;
+  rank: number;
+  /** Everything multiplied onto Q·Kᵀ between the MatMul and the Softmax. */
+  scale: number;
+  masked: boolean;
+  diff?: { lambda: string; a2: string; pairing: 'adjacent' | 'halves'; perToken: boolean };
+}
+
+const PASS_FORWARD = new Set(['Reshape', 'Split', 'Slice', 'Gather', 'Squeeze', 'Unsqueeze', 'Cast', 'Identity']);
+
+/** Traces the Softmax's input back to the MatMul of Q and Kᵀ through scale and mask operators. */
+function traceScores(g: GraphModel, t: string, depth = 0): { matmul: NodeP; scale: number; masked: boolean } | undefined {
+  const n = g.producer.get(t);
+  if (!n || depth > 12) return undefined;
+  const ins = n.input ?? [];
+  switch (n.op_type) {
+    case 'MatMul':
+      return g.constant(ins[1]) || g.initializers.has(ins[1]) ? undefined : { matmul: n, scale: 1, masked: false };
+    case 'Cast':
+    case 'Identity':
+      return traceScores(g, ins[0], depth + 1);
+    case 'Mul':
+    case 'Div': {
+      for (const side of [1, 0]) {
+        const c = g.scalar(ins[side]);
+        if (c === undefined || (n.op_type === 'Div' && side === 0)) continue;
+        const r = traceScores(g, ins[1 - side], depth + 1);
+        if (r) return { ...r, scale: r.scale * (n.op_type === 'Mul' ? c : 1 / c) };
+      }
+      for (const i of ins) {
+        const r = traceScores(g, i, depth + 1);
+        if (r) return { ...r, scale: Number.NaN };
+      }
+      return undefined;
+    }
+    case 'Add':
+    case 'Sub':
+      for (const [side, other] of [[0, 1], [1, 0]] as const) {
+        const r = traceScores(g, ins[side], depth + 1);
+        if (r) return { ...r, masked: r.masked || g.scalar(ins[other]) === undefined };
+      }
+      return undefined;
+    case 'Where':
+      for (const side of [1, 2]) {
+        const r = traceScores(g, ins[side], depth + 1);
+        if (r) return { ...r, masked: true };
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Follows a Softmax's output to A1 − λ·A2: returns λ, the A2 tensor and how the heads pair, when it is there. */
+function traceDifference(g: GraphModel, probs: string, ids: Set<string>): FoundAttention['diff'] {
+  const derived = new Set([probs]);
+  let pairing: 'adjacent' | 'halves' | undefined;
+  const queue = [probs];
+  while (queue.length && derived.size < 64) {
+    const t = queue.shift()!;
+    for (const c of g.consumers.get(t) ?? []) {
+      if (!PASS_FORWARD.has(c.op_type)) continue;
+      if (c.op_type === 'Reshape') {
+        const shape = g.partialShape(c.input![1]);
+        if (shape && shape.length === 5 && shape[2] === 2) pairing ??= 'adjacent';
+      }
+      if (c.op_type === 'Split' && (g.attr(c, 'axis')?.i ?? 0) === 1) pairing ??= 'halves';
+      if (c.op_type === 'Slice' && g.constant(c.input![3] ?? '')?.[0] === 1) {
+        // Strided slices (0::2, 1::2) take adjacent heads; contiguous ones (:h, h:) take halves.
+        const step = c.input![4] ? g.constant(c.input![4])?.[0] : 1;
+        pairing ??= step === 2 ? 'adjacent' : step === 1 ? 'halves' : undefined;
+      }
+      for (const o of c.output ?? []) {
+        if (!derived.has(o)) {
+          derived.add(o);
+          queue.push(o);
+        }
+      }
+    }
+  }
+  for (const t of derived) {
+    for (const sub of g.consumers.get(t) ?? []) {
+      if (sub.op_type !== 'Sub' || sub.input![0] !== t) continue;
+      const mul = g.producer.get(sub.input![1]);
+      if (!mul || mul.op_type !== 'Mul') continue;
+      const [x, y] = mul.input!;
+      const a2 = derived.has(x) ? x : derived.has(y) ? y : undefined;
+      if (!a2) continue;
+      const lambda = a2 === x ? y : x;
+      if (!pairing) throw new RewriteError('the graph subtracts two attention maps, but how their heads pair (adjacent or halves) could not be read from it; export it with training/export_model.py, which records the pairing');
+      return { lambda, a2, pairing, perToken: g.dependsOn(lambda, ids) };
+    }
+  }
+  return undefined;
+}
+
+/** Every decomposed attention in node order (one per layer), or a RewriteError that says why the graph cannot be read. */
+export function findAttention(g: GraphModel, idsName: string): FoundAttention[] {
+  const fused = g.nodes.filter((n) => FUSED_ATTENTION_OPS.includes(n.op_type));
+  if (fused.length) {
+    const ops = [...new Set(fused.map((n) => `${n.domain ? `${n.domain}.` : ''}${n.op_type}`))].join(', ');
+    throw new RewriteError(`the graph computes attention with the fused operator ${ops} (${fused.length} nodes), so the attention weights never exist as a tensor that could be read. ${EAGER_EXPORT_HELP}`);
+  }
+  if (g.nodes.some((n) => n.op_type === 'If' || n.op_type === 'Loop') && !g.nodes.some((n) => n.op_type === 'Softmax')) {
+    throw new RewriteError(`the graph's attention is inside an If or Loop subgraph (a merged decoder with a past-key-value branch). Export the model without past key values (optimum-cli: --task text-generation, not text-generation-with-past). ${EAGER_EXPORT_HELP}`);
+  }
+  const ids = new Set([idsName]);
+  const found: FoundAttention[] = [];
+  for (const sm of g.nodes.filter((n) => n.op_type === 'Softmax')) {
+    const tr = traceScores(g, sm.input![0]);
+    if (!tr) continue; // a softmax that is not attention (a router, a classifier head)
+    const axis = g.attr(sm, 'axis')?.i;
+    const [qName, kTName] = tr.matmul.input!;
+    const rank = g.rank(qName) ?? g.rank(kTName) ?? 4;
+    if (!(axis === -1 || axis === rank - 1 || (axis === undefined && g.opset >= 13))) {
+      throw new RewriteError(`Softmax "${sm.name}" normalises over axis ${axis ?? '1 (the default before opset 13)'}, not the last one; this is not attention as the inspector reads it`);
+    }
+    if (!Number.isFinite(tr.scale)) {
+      throw new RewriteError(`the scale between Q·Kᵀ and Softmax "${sm.name}" is computed at run time, not a constant, so Q and K alone do not give the weights. ${EAGER_EXPORT_HELP}`);
+    }
+    if (!tr.masked) {
+      throw new RewriteError(`Softmax "${sm.name}" has no attention mask between it and Q·Kᵀ: the model is not a causal language model (or its mask is applied in a way the inspector does not read). Attention Inspector analyses causal (decoder-only) models.`);
+    }
+    const kp = g.producer.get(kTName);
+    const swapLast = (p: number[] | undefined) => !!p && p.length === rank && p.every((v, i) => (i < rank - 2 ? v === i : v === (i === rank - 2 ? rank - 1 : rank - 2)));
+    const k = kp?.op_type === 'Transpose' && swapLast(g.attr(kp, 'perm')?.ints?.map(Number)) ? kp.input![0] : undefined;
+    found.push({ softmax: sm.name ?? '', q: qName, kT: kTName, k, rank, scale: tr.scale, masked: tr.masked, diff: traceDifference(g, sm.output![0], ids) });
+  }
+  if (!found.length) {
+    throw new RewriteError(`no decomposed attention (Softmax over a masked, scaled MatMul of Q and Kᵀ) was found in the graph's ${g.nodes.length} nodes. ${EAGER_EXPORT_HELP}`);
+  }
+  return found;
+}
+
+/** Heads and head width from a Reshape of Q to [batch, token, heads, dim] within a few nodes before the MatMul. */
+function headsFromGraph(g: GraphModel, q: string): { heads: number; headDim: number } | undefined {
+  let t = q;
+  for (let i = 0; i < 16; i++) {
+    const p = g.producer.get(t);
+    if (!p) return undefined;
+    if (p.op_type === 'Reshape') {
+      const s = g.constant(p.input![1]);
+      if (s && s.length === 4 && s[2] > 0 && s[3] > 0) return { heads: s[2], headDim: s[3] };
+      if (s && s.length === 4 && s[1] > 0 && s[3] > 0) return { heads: s[1], headDim: s[3] };
+    }
+    t = p.input![0];
+  }
+  return undefined;
+}
+
+export interface RewriteOptions {
+  name: string;
+  displayName: string;
+  sourcePath: string;
+  config?: ModelConfig;
+  tokenizerVocab: number;
+  files: { onnx: string; tokenizer: string };
+}
+
+export interface RewriteResult {
+  bytes: Uint8Array;
+  /** A manifest object for parseManifest (which checks it like any package's). */
+  manifest: Record<string, unknown>;
+  notes: string[];
+}
+
+const OUT = 'attention_inspector';
+
+/** Rewrites the graph so its attention can be inspected, or throws a RewriteError that says why and what to do. */
+export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): RewriteResult {
+  const g = new GraphModel(bytes);
+  const notes: string[] = [];
+  const idsInput = g.inputs.find((i) => i.name === 'input_ids') ?? g.inputs.find((i) => i.elemType === ElemType.INT64 && /ids|tokens|input/.test(i.name));
+  if (!idsInput) throw new RewriteError(`the graph has no token-id input (int64 "input_ids"); its inputs are ${g.inputs.map((i) => i.name).join(', ') || 'none'}`);
+  for (const t of g.initializers.values()) {
+    if (t.data_location === 1) throw new RewriteError(`weight "${t.name}" is stored in an external data file; save the model as one .onnx file (under 2 GB) to inspect it`);
+    if (t.data_type === ElemType.FLOAT16 || t.data_type === ElemType.BFLOAT16) {
+      throw new RewriteError(`the model's weights are in ${t.data_type === ElemType.FLOAT16 ? 'float16' : 'bfloat16'} (e.g. "${t.name}"); the inspector reads float32 models: export in float32`);
+    }
+  }
+  const extra = g.inputs.filter((i) => i.name !== idsInput.name).map((i) => extraInput(i));
+  const found = findAttention(g, idsInput.name);
+  const logits = g.outputs.find((x) => x.name === 'logits') ?? g.outputs[0];
+  if (!logits) throw new RewriteError('the graph has no outputs');
+
+  const kinds = new Set(found.map((f) => (f.diff ? (f.diff.perToken ? 'diff-v2' : 'diff-v1') : 'softmax')));
+  if (kinds.size > 1) throw new RewriteError(`the layers mix attention kinds (${[...kinds].join(', ')}); the inspector reads models whose layers all use one kind`);
+  const attention = [...kinds][0] as 'softmax' | 'diff-v1' | 'diff-v2';
+  const scales = found.map((f) => f.scale);
+  if (scales.some((s) => Math.abs(s - scales[0]) > 1e-6 * Math.abs(scales[0]))) throw new RewriteError(`the layers use different attention scales (${scales.join(', ')}), which a manifest cannot describe`);
+  const ranks = new Set(found.map((f) => f.rank));
+  if (ranks.size > 1) throw new RewriteError('the layers lay out Q and K differently');
+  const rank = found[0].rank;
+  if (rank !== 4 && rank !== 3) throw new RewriteError(`Q·Kᵀ is computed on rank-${rank} tensors; the inspector reads [batch, head, token, dim] or [head, token, dim]`);
+  const diff = found[0].diff;
+  const pairing = attention === 'softmax' ? 'none' : attention === 'diff-v2' ? 'adjacent-query' : diff!.pairing === 'halves' ? 'halves' : 'interleaved';
+  if (attention === 'diff-v2' && diff!.pairing !== 'adjacent') throw new RewriteError('a DIFF V2 graph (λ per token) pairs adjacent query heads; this one pairs them otherwise');
+
+  const c = o.config ?? {};
+  const fromGraph = headsFromGraph(g, found[0].q);
+  const qkHeads = c.heads ?? fromGraph?.heads;
+  const headDim = c.headDim ?? fromGraph?.headDim;
+  if (!qkHeads || !headDim) throw new RewriteError('the number of attention heads could not be read from the graph; put the model\'s config.json (num_attention_heads, hidden_size) beside it');
+  if (fromGraph && c.heads && fromGraph.heads !== c.heads && fromGraph.heads !== c.kvHeads) notes.push(`config.json says ${c.heads} heads, the graph reshapes Q into ${fromGraph.heads}; config.json was used`);
+  if (c.layers && c.layers !== found.length) throw new RewriteError(`config.json says ${c.layers} layers but the graph has ${found.length} attention softmaxes`);
+  const heads = attention === 'softmax' ? qkHeads : qkHeads / 2;
+  if (!Number.isInteger(heads)) throw new RewriteError(`differential attention needs an even number of Q heads; the model has ${qkHeads}`);
+  let maxContext = c.maxContext;
+  if (!maxContext) {
+    maxContext = 2048;
+    notes.push('config.json gives no maximum context; 2048 tokens assumed');
+  }
+
+  // The additions: Identity nodes give the tensors our per-layer names; K gets a transpose where the graph has none.
+  const nodes: { name: string; op_type: string; input: string[]; output: string[]; attribute?: unknown[] }[] = [];
+  const outputs: { name: string; type: unknown }[] = [];
+  const initializer: unknown[] = [];
+  const used = g.tensorNames;
+  const fresh = (base: string) => {
+    let n = base;
+    for (let i = 1; used.has(n); i++) n = `${base}_${i}`;
+    used.add(n);
+    return n;
+  };
+  const output = (name: string) => outputs.push({ name, type: { tensor_type: { elem_type: ElemType.FLOAT } } });
+  const identity = (input: string, name: string) => {
+    nodes.push({ name: fresh(`${name}/node`), op_type: 'Identity', input: [input], output: [name] });
+    output(name);
+  };
+  const int64 = (name: string, values: number[]) => {
+    const n = fresh(name);
+    initializer.push({ name: n, dims: [values.length], data_type: ElemType.INT64, raw_data: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) });
+    return n;
+  };
+  const swap = rank === 4 ? [0, 1, 3, 2] : [0, 2, 1];
+  found.forEach((f, l) => {
+    identity(f.q, `${OUT}/q_${l}`);
+    if (f.k) identity(f.k, `${OUT}/k_${l}`);
+    else {
+      nodes.push({ name: fresh(`${OUT}/k_${l}/transpose`), op_type: 'Transpose', input: [f.kT], output: [`${OUT}/k_${l}`], attribute: [{ name: 'perm', type: 7, ints: swap }] });
+      output(`${OUT}/k_${l}`);
+    }
+    if (f.diff) {
+      // λ broadcast to [batch, head, token, 1] whatever its own shape (a scalar for V1, per token and head for V2).
+      const shape = fresh(`${OUT}/lambda_${l}/shape`);
+      const lead = fresh(`${OUT}/lambda_${l}/lead`);
+      const rows = fresh(`${OUT}/lambda_${l}/rows`);
+      const target = fresh(`${OUT}/lambda_${l}/target`);
+      nodes.push({ name: fresh(`${shape}/node`), op_type: 'Shape', input: [f.diff.a2], output: [shape] });
+      nodes.push({ name: fresh(`${lead}/node`), op_type: 'Slice', input: [shape, int64(`${OUT}/c/zero`, [0]), int64(`${OUT}/c/two`, [2]), int64(`${OUT}/c/axis0`, [0])], output: [lead] });
+      nodes.push({ name: fresh(`${rows}/node`), op_type: 'Slice', input: [shape, int64(`${OUT}/c/m2`, [-2]), int64(`${OUT}/c/m1`, [-1]), int64(`${OUT}/c/axis0b`, [0])], output: [rows] });
+      nodes.push({ name: fresh(`${target}/node`), op_type: 'Concat', input: [lead, rows, int64(`${OUT}/c/one`, [1])], output: [target], attribute: [{ name: 'axis', type: 2, i: 0 }] });
+      nodes.push({ name: fresh(`${OUT}/lambda_${l}/node`), op_type: 'Expand', input: [f.diff.lambda, target], output: [`${OUT}/lambda_${l}`] });
+      output(`${OUT}/lambda_${l}`);
+    }
+  });
+  const addition = ModelProto.encode(ModelProto.fromObject({ graph: { node: nodes, output: outputs, initializer } })).finish();
+  const out = new Uint8Array(bytes.byteLength + addition.byteLength);
+  out.set(bytes, 0);
+  out.set(addition, bytes.byteLength);
+
+  const qkLayout = rank === 4 ? ['batch', 'qkHead', 'token', 'dim'] : ['qkHead', 'token', 'dim'];
+  let parameters = 0;
+  for (const t of g.initializers.values()) parameters += (t.dims ?? []).reduce((a, b) => a * Number(b), 1);
+  const manifest: Record<string, unknown> = {
+    formatVersion: 1,
+    name: o.name,
+    displayName: o.displayName,
+    description: `${o.sourcePath}, rewritten by Attention Inspector to output each layer's Q and K${attention === 'softmax' ? '' : ' and λ'}.`,
+    attention,
+    pairing,
+    rope: { style: 'unknown' },
+    layers: found.length,
+    heads,
+    qkHeads,
+    headDim,
+    dModel: c.hiddenSize ?? qkHeads * headDim,
+    vocabSize: Math.max(c.vocabSize ?? 0, o.tokenizerVocab),
+    maxContext,
+    scale: scales[0],
+    files: o.files,
+    inputs: { ids: { name: idsInput.name, layout: ['batch', 'token'], dtype: 'int64' }, ...(extra.length ? { extra } : {}) },
+    outputs: {
+      logits: { name: logits.name, layout: ['batch', 'token', 'vocab'] },
+      q: { name: `${OUT}/q_{layer}`, layout: qkLayout },
+      k: { name: `${OUT}/k_{layer}`, layout: qkLayout },
+      ...(attention === 'softmax' ? {} : { lambda: { name: `${OUT}/lambda_{layer}`, layout: ['batch', 'head', 'token', 'one'] } }),
+    },
+    parameters: Math.max(1, parameters),
+    training: {},
+    evaluation: {},
+    source: { kind: 'rewritten-onnx', path: o.sourcePath, notes },
+  };
+  return { bytes: out, manifest, notes };
+}
+
+/** How the engine feeds a graph input other than the ids, from its name and declared shape. */
+function extraInput(i: { name: string; elemType: number | undefined; dims: (number | string)[] }) {
+  const dtype = i.elemType === ElemType.INT64 ? 'int64' : i.elemType === ElemType.INT32 ? 'int32' : i.elemType === ElemType.FLOAT ? 'float32' : undefined;
+  if (!dtype) throw new RewriteError(`graph input "${i.name}" has element type ${i.elemType}, which the inspector cannot feed`);
+  if (/attention_mask/.test(i.name)) return { name: i.name, fill: 'ones', dtype, dims: ['batch', 'token'] };
+  if (/position_ids/.test(i.name)) return { name: i.name, fill: 'positions', dtype, dims: ['batch', 'token'] };
+  if (/past|cache/.test(i.name) && i.dims.length === 4) {
+    const dims = i.dims.map((d, ax) => (typeof d === 'number' && d > 0 ? d : ax === 0 ? 'batch' : ax === 2 ? 'past' : undefined));
+    if (dims.every((d) => d !== undefined)) return { name: i.name, fill: 'empty', dtype, dims: dims as (number | string)[] };
+  }
+  throw new RewriteError(`graph input "${i.name}" (dims ${i.dims.join('×') || 'unknown'}) is neither input_ids, attention_mask, position_ids nor a past key/value cache; the inspector does not know what to feed it`);
+}

@@ -1,0 +1,130 @@
+// Bring your own model: tiny ONNX models with random weights are rewritten by the extension's graph rewriter, run
+// with onnxruntime-web (wasm, Node) through the real engine, and their attention is compared with an independent
+// forward pass over the same weights in plain JavaScript (test/fixtures/tinyModels.ts).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as ort from 'onnxruntime-web';
+import { parseManifest, type Manifest } from '../../src/core/manifest';
+import { RewriteError, readHfConfig, rewriteForInspection } from '../../src/core/onnx/attentionRewrite';
+import { AttentionEngine } from '../../webview/engine/engine';
+import { diffV2Tiny, fusedTiny, gpt2Tiny } from '../fixtures/tinyModels';
+
+ort.env.wasm.numThreads = 1;
+
+const files = { onnx: 'model.onnx', tokenizer: 'tokenizer.json' };
+
+function rewrite(onnx: Uint8Array, config: Record<string, unknown>, name: string): { m: Manifest; bytes: Uint8Array } {
+  const r = rewriteForInspection(onnx, { name, displayName: name, sourcePath: `/models/${name}`, config: readHfConfig(config), tokenizerVocab: 10, files });
+  const parsed = parseManifest(r.manifest);
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join('\n'));
+  return { m: parsed.manifest, bytes: r.bytes };
+}
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+test('a GPT-2-pattern graph is rewritten: layers, heads, scale and extra inputs read from it; every row equals the reference (1e-5)', async () => {
+  const c = { vocab: 40, d: 16, heads: 4, layers: 3, maxT: 32, seed: 7 };
+  const tiny = gpt2Tiny(c);
+  const { m, bytes } = rewrite(tiny.onnx, tiny.config, 'gpt2-tiny');
+  assert.equal(m.attention, 'softmax');
+  assert.equal(m.layers, 3);
+  assert.equal(m.heads, 4);
+  assert.equal(m.qkHeads, 4);
+  assert.equal(m.headDim, 4);
+  assert.ok(Math.abs(m.scale - 0.5) < 1e-7, `the Div by √4 between Q·Kᵀ and Softmax gives scale 0.5 (got ${m.scale})`);
+  assert.deepEqual((m.inputs.extra ?? []).map((x) => [x.name, x.fill]), [['attention_mask', 'ones'], ['position_ids', 'positions']]);
+  // Without config.json the heads come from the Reshape of Q.
+  const bare = rewriteForInspection(tiny.onnx, { name: 'x', displayName: 'x', sourcePath: '/x', tokenizerVocab: 40, files });
+  assert.equal((bare.manifest as { qkHeads: number }).qkHeads, 4);
+  assert.equal((bare.manifest as { headDim: number }).headDim, 4);
+
+  const engine = await AttentionEngine.create(ort, m, bytes, 'wasm');
+  try {
+    const ids = [3, 17, 5, 5, 39, 0, 22, 8, 13, 1, 30, 9];
+    const ref = tiny.reference(ids);
+    const analysis = await engine.analyze(ids);
+    for (let query = 0; query < ids.length; query++) {
+      const rows = await analysis.rows(query);
+      for (let l = 0; l < c.layers; l++) for (let h = 0; h < c.heads; h++) {
+        const d = maxDiff(rows.layers[l].heads[h].a, ref.rows[l][h][query]);
+        assert.ok(d < 1e-5, `layer ${l} head ${h} query ${query}: max |Δ| ${d}`);
+      }
+    }
+    // Columns (attended by) and the pooled map come from the same Q/K.
+    const cols = await analysis.columns(2, 4);
+    for (let i = 0; i < ids.length; i++) assert.ok(Math.abs(cols[1][i] - ref.rows[2][1][i][4]) < 1e-5);
+    const map = await analysis.map(1, 3);
+    for (let i = 0; i < ids.length; i++) for (let j = 0; j < ids.length; j++) assert.ok(Math.abs(map.data[i * ids.length + j] - ref.rows[1][3][i][j]) < 1e-5);
+    await assert.rejects(analysis.valueWeighted(0, 0, 3), /value norms/);
+  } finally {
+    await engine.release();
+  }
+});
+
+test('a DIFF V2 graph is recognised (adjacent query pairs, λ per token and head) and its rows, λ and statistics equal the reference', async () => {
+  const c = { vocab: 30, d: 16, heads: 4, layers: 2, maxT: 24, seed: 11 };
+  const tiny = diffV2Tiny(c);
+  const { m, bytes } = rewrite(tiny.onnx, tiny.config, 'diff-v2-tiny');
+  assert.equal(m.attention, 'diff-v2');
+  assert.equal(m.pairing, 'adjacent-query');
+  assert.equal(m.heads, 2);
+  assert.equal(m.qkHeads, 4);
+  const engine = await AttentionEngine.create(ort, m, bytes, 'wasm');
+  try {
+    const ids = [1, 2, 29, 4, 4, 10, 7, 0, 18];
+    const T = ids.length;
+    const ref = tiny.reference(ids);
+    const analysis = await engine.analyze(ids);
+    for (let query = 0; query < T; query++) {
+      const rows = await analysis.rows(query);
+      for (let l = 0; l < c.layers; l++) for (let h = 0; h < 2; h++) {
+        const head = rows.layers[l].heads[h];
+        assert.ok(maxDiff(head.a, ref.rows[l][h][query]) < 1e-5, `layer ${l} pair ${h} query ${query}`);
+        assert.ok(Math.abs(head.lambda! - ref.lambdas![l][h][query]) < 1e-6);
+        let sum = 0;
+        for (const v of head.a) sum += v;
+        assert.ok(Math.abs(sum - (1 - head.lambda!)) < 1e-5, 'a DIFF row sums to 1 − λ of its own token');
+      }
+    }
+    // Per-token λ reaches the kernels: every head's rows in the statistics sum to 1 − λ_i, and the columns match.
+    for (const st of await analysis.stats(1)) assert.ok(st.maxRowSumError < 1e-5, `row-sum error ${st.maxRowSumError}`);
+    const cols = await analysis.columns(0, 2);
+    for (let i = 2; i < T; i++) assert.ok(Math.abs(cols[1][i] - ref.rows[0][1][i][2]) < 1e-5);
+    const map = await analysis.map(1, 0);
+    for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) assert.ok(Math.abs(map.data[i * T + j] - ref.rows[1][0][i][j]) < 1e-5);
+    const w = await analysis.whatIf(1, 1, T - 1);
+    assert.ok(maxDiff(w.subarray(0, T), ref.rows[1][1][T - 1]) < 1e-5, 'the what-if views start from the model row, with this token\'s λ');
+    const meanLambda = ref.lambdas![0].flatMap((row) => Array.from(row)).reduce((a, b) => a + b, 0) / (2 * T);
+    assert.ok(Math.abs((await analysis.lambda(0))! - meanLambda) < 1e-5, 'the per-layer λ shown is the mean over heads and tokens');
+    const roll = await analysis.rollout(T - 1, 'abs');
+    assert.ok(Math.abs(roll.reduce((a, b) => a + b, 0) - 1) < 1e-4, 'rollout rows stay normalised');
+  } finally {
+    await engine.release();
+  }
+});
+
+test('a fused attention operator is refused with a message that says why and how to export with eager attention', () => {
+  const onnx = fusedTiny({ vocab: 20, d: 8, heads: 2, layers: 1, maxT: 16, seed: 3 });
+  assert.throws(
+    () => rewriteForInspection(onnx, { name: 'f', displayName: 'f', sourcePath: '/f', tokenizerVocab: 20, files }),
+    (e: unknown) => e instanceof RewriteError && /fused operator com\.microsoft\.MultiHeadAttention/.test(e.message) && /attention weights never exist/.test(e.message) && /attn_implementation="eager"/.test(e.message),
+  );
+});
+
+test('the rewritten model keeps the original graph byte for byte and only appends to it', () => {
+  const tiny = gpt2Tiny({ vocab: 20, d: 8, heads: 2, layers: 1, maxT: 16, seed: 5 });
+  const { bytes } = rewrite(tiny.onnx, tiny.config, 'g');
+  assert.ok(bytes.length > tiny.onnx.length);
+  assert.equal(Buffer.compare(Buffer.from(bytes.subarray(0, tiny.onnx.length)), Buffer.from(tiny.onnx)), 0);
+});
+
+test('bytes that are not ONNX, and a config.json that disagrees with the graph, are refused with the reason', () => {
+  const tiny = gpt2Tiny({ vocab: 20, d: 8, heads: 2, layers: 1, maxT: 16, seed: 5 });
+  assert.throws(() => rewriteForInspection(new Uint8Array([1, 2, 3, 4, 5]), { name: 'x', displayName: 'x', sourcePath: '/x', tokenizerVocab: 20, files }), /not an ONNX model|no token-id input|no graph/);
+  // A config that disagrees with the graph is named.
+  assert.throws(() => rewrite(tiny.onnx, { ...tiny.config, n_layer: 5 }, 'g'), /config\.json says 5 layers but the graph has 1/);
+});
