@@ -1,6 +1,8 @@
 // Runs inside headless Chromium (see run.mjs). Each test returns normally or throws; results go back to Node.
+import { readHfConfig, rewriteForInspection } from '../../src/core/onnx/attentionRewrite';
+import { diffV2Tiny } from '../fixtures/tinyModels';
 import { Tensor, diffRow } from '../../src/core/attention';
-import type { Manifest } from '../../src/core/manifest';
+import { parseManifest, type Manifest } from '../../src/core/manifest';
 import { seededRandom } from '../../src/core/probe';
 import { AttentionEngine, CancelledError, liveOutputs } from '../../webview/engine/engine';
 import { kernelBuffers } from '../../webview/engine/kernels/gpuRun';
@@ -228,7 +230,9 @@ it('WGSL rowLse, columns, pooled map, head statistics, what-if, rollout and valu
     const lse = rowLseCpu(x);
     assertClose(await rowLseGpu(dev, x), lse, 1e-5, 1e-5, `rowLse H=${H} T=${T}`);
     for (const key of [0, T - 1]) assertClose(await attentionColumnsGpu(dev, { ...x, lse, key }), attentionColumnsCpu({ ...x, lse, key }), 1e-6, 1e-4, `columns T=${T} key=${key}`);
-    for (const [s1, s2, lambda] of [[0, -1, 0], [0, 1, 0.6]] as const) {
+    // DIFF V2's λ varies per query row: the kernels take it as an array.
+    const perRow = Float32Array.from({ length: T }, (_, i) => 0.2 + 0.6 * ((i * 7) % 11) / 11);
+    for (const [s1, s2, lambda] of [[0, -1, 0], [0, 1, 0.6], [0, 1, perRow]] as const) {
       if (s2 >= H) continue;
       const p = { ...x, lse, s1, s2, lambda };
       for (const maxCells of [512, 5]) assertClose(await attentionMapGpu(dev, { ...p, maxCells }), attentionMapCpu({ ...p, maxCells }), 1e-6, 1e-4, `map T=${T} cells=${maxCells} s2=${s2}`);
@@ -236,7 +240,8 @@ it('WGSL rowLse, columns, pooled map, head statistics, what-if, rollout and valu
       const [g, c] = [await headStatsGpu(dev, p), headStatsCpu(p)];
       assert(Math.abs(g.entropyA1 - c.entropyA1) < 1e-4 && Math.abs(g.negativeMass - c.negativeMass) < 1e-5 && g.smallShare === c.smallShare, `head stats s2=${s2}`);
       const query = T - 1;
-      assertClose(await whatIfGpu(dev, { ...p, query }), whatIfCpu({ ...p, query }), 1e-5, 1e-4, `what-if T=${T} s2=${s2}`);
+      const wq = { ...p, lambda: typeof lambda === 'number' ? lambda : lambda[query], query };
+      assertClose(await whatIfGpu(dev, wq), whatIfCpu(wq), 1e-5, 1e-4, `what-if T=${T} s2=${s2}`);
       const r = new Float32Array(T);
       r[query] = 1;
       const pairs: [number, number][] = s2 >= 0 ? [[0, 1]] : Array.from({ length: H }, (_, h) => [h, -1] as [number, number]);
@@ -270,6 +275,40 @@ it('engine: columns, maps, statistics, what-if, rollout and value-weighted are t
         await a.whatIf(3, 1, T - 1),
         await a.rollout(T - 1, 'positive'),
         await a.valueWeighted(0, 1, T - 1),
+      ];
+    } finally {
+      await engine.release();
+    }
+  }
+  got.webgpu.forEach((v, i) => assertClose(v, got.wasm[i], 1e-5, 1e-4, `result ${i}`));
+  assert(kernelBuffers.live === 0, `${kernelBuffers.live} kernel buffers still alive`);
+});
+
+it('engine: a rewritten DIFF V2 graph (λ per token and head) gives the same rows, maps, statistics and rollout on WebGPU and on wasm, equal to the reference', ['webgpu'], async () => {
+  await configureOrt('/dist/ort/');
+  const tiny = diffV2Tiny({ vocab: 30, d: 16, heads: 4, layers: 2, maxT: 24, seed: 11 });
+  const r = rewriteForInspection(tiny.onnx, { name: 'diff-v2-tiny', displayName: 'tiny', sourcePath: '/tiny', config: readHfConfig(tiny.config), tokenizerVocab: 30, files: { onnx: 'model.onnx', tokenizer: 'tokenizer.json' } });
+  const parsed = parseManifest(r.manifest);
+  assert(parsed.ok, 'manifest of the rewritten graph');
+  const m = (parsed as { manifest: Manifest }).manifest;
+  const ids = [1, 2, 29, 4, 4, 10, 7, 0, 18];
+  const T = ids.length;
+  const ref = tiny.reference(ids);
+  const got: Record<string, Float32Array[]> = {};
+  for (const backend of ['webgpu', 'wasm'] as const) {
+    const engine = await AttentionEngine.create(ort, m, r.bytes, backend);
+    try {
+      assert(engine.backend === backend, `engine on ${engine.backend}, asked ${backend}`);
+      const a = await engine.analyze(ids);
+      const rows = await a.rows(T - 1);
+      rows.layers.forEach((layer, l) => layer.heads.forEach((h, j) => assertClose(h.a, ref.rows[l][j][T - 1], 1e-5, 1e-4, `${backend} layer ${l} pair ${j}`)));
+      const st = await a.stats(1);
+      got[backend] = [
+        ...(await a.columns(1, 2)),
+        (await a.map(1, 1)).data,
+        Float32Array.from(st.flatMap((h) => [h.entropyA1, h.entropyA2, h.negativeMass, h.firstTokenMass, h.maxRowSumError < 1e-4 ? 0 : 1])),
+        await a.whatIf(0, 1, T - 1),
+        await a.rollout(T - 1, 'abs'),
       ];
     } finally {
       await engine.release();
