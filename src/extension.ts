@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { BundledModels, type BundledModel } from './analysis/bundledModels';
+import { ModelStore } from './analysis/modelStore';
+import { configuredModel } from './analysis/configuredModel';
 import type { AnalysisInfo, AnalysisQuery, Capabilities, ProbeResult, RowsPayload, TensorPayload } from './core/protocol';
 import type { TokenSpan } from './core/tokenizer';
 import { registerInspectorCommands } from './inspector/commands';
@@ -13,12 +14,14 @@ export interface AttentionInspectorApi {
   capabilities(): Capabilities | undefined;
   whenReady(): Promise<Capabilities>;
   runProbe(tokens?: number): Promise<ProbeResult>;
-  /** Tokenizes `text` and runs a bundled model on it in the panel. */
-  analyzeText(text: string, model?: BundledModel): Promise<{ info: AnalysisInfo; spans: TokenSpan[] }>;
+  /** Tokenizes `text` and runs a model (bundled, or opened with openModel) on it in the panel. */
+  analyzeText(text: string, model?: string): Promise<{ info: AnalysisInfo; spans: TokenSpan[] }>;
   /** Rows of every layer and head for one query token of a model's last analysis (default: the model of the last analyzeText). */
-  rows(query: number, model?: BundledModel): Promise<RowsPayload>;
+  rows(query: number, model?: string): Promise<RowsPayload>;
   /** Columns, pooled maps, statistics, what-if views, rollout, value-weighted rows or surprisal of a model's last analysis. */
-  query(q: AnalysisQuery, model?: BundledModel): Promise<TensorPayload>;
+  query(q: AnalysisQuery, model?: string): Promise<TensorPayload>;
+  /** Opens a model folder (a package, or an ONNX model that is rewritten and cached) and returns its id. */
+  openModel(folder: string): Promise<{ id: string; rewritten: boolean; notes: string[]; attention: string }>;
   /** The editor inspector's state and what it has painted (for tests and scripts). */
   inspector: {
     /** Analyses an editor's document (or a range of it); rejects with the message a user would see. */
@@ -38,9 +41,9 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
   const log = vscode.window.createOutputChannel('Attention Inspector', { log: true });
   const panel = new PanelProvider(context.extensionUri, log);
   const status = new StatusItem(panel);
-  const models = new BundledModels(context.extensionUri);
+  const models = new ModelStore(context.extensionUri, context.globalStorageUri);
   const inspector = new Inspector(panel, models, status, log);
-  let lastModel: BundledModel = 'twin-diff';
+  let lastModel = 'twin-diff';
 
   context.subscriptions.push(
     log,
@@ -55,7 +58,8 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
     vscode.commands.registerCommand('attentionInspector.checkRuntime', () => checkRuntime(panel, log)),
     vscode.commands.registerCommand('attentionInspector.showLog', () => log.show()),
     inspector,
-    ...registerInspectorCommands(inspector, panel, log),
+    ...registerInspectorCommands(inspector, panel, models, log),
+    configuredModel(inspector, models, log),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('attentionInspector.backend')) panel.notifyConfigChanged();
     }),
@@ -69,10 +73,14 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
     analyzeText: async (text, model = 'twin-diff') => {
       lastModel = model;
       const { ids, spans } = await models.tokenize(model, text);
-      return { info: await panel.analyze(model, ids), spans };
+      return { info: await panel.analyze(model, ids, models.upload(model)), spans };
     },
     rows: (query, model = lastModel) => panel.rows(model, query),
     query: (q, model = lastModel) => panel.query(model, q),
+    openModel: async (folder) => {
+      const p = await models.openFolder(folder);
+      return { id: p.id, rewritten: p.rewritten, notes: p.notes, attention: p.pkg.manifest.attention };
+    },
     inspector: {
       analyze: (editor, range) => inspector.analyze(editor, range),
       snapshot: () => inspector.snapshot(),

@@ -3,7 +3,7 @@
  * keeps one engine per model and backend, runs the newest request (older ones are cancelled by the engine), and
  * sends rows back as compact typed arrays.
  */
-import { parseManifest } from '../src/core/manifest';
+import { parseManifest, type Manifest } from '../src/core/manifest';
 import type { AnalysisInfo, AnalysisQuery, Backend, RowsPayload, TensorPayload } from '../src/core/protocol';
 import { surprisalFromLogits } from '../src/core/surprisal';
 import { AttentionEngine, type Analysis } from './engine/engine';
@@ -11,6 +11,8 @@ import { ort } from './engine/ortRuntime';
 
 export class AnalysisController {
   private readonly engines = new Map<string, Promise<AttentionEngine>>();
+  /** Users' model packages the host sent (bundled ones are fetched from the extension). */
+  private readonly packages = new Map<string, { manifest: Manifest; onnx: Uint8Array }>();
   /** The latest analysis of each model (the twins are compared on the same text, so both stay). */
   private readonly current = new Map<string, { analysis: Analysis; info: AnalysisInfo; ids: Int32Array }>();
   /** Bumped whenever an analysis is replaced or cleared, so views can drop work for an older one. */
@@ -27,6 +29,8 @@ export class AnalysisController {
     let e = this.engines.get(key);
     if (!e) {
       e = this.serial(async () => {
+        const pkg = this.packages.get(model);
+        if (pkg) return AttentionEngine.create(ort, pkg.manifest, pkg.onnx, backend);
         const base = `${this.modelsBase}${model}/`;
         const mr = await fetch(`${base}manifest.json`);
         if (!mr.ok) throw new Error(`model "${model}": manifest.json could not be loaded (HTTP ${mr.status})`);
@@ -42,6 +46,20 @@ export class AnalysisController {
     return e;
   }
 
+  /** Keeps a user's model package for its analyses; a package sent again under the same name replaces the old one. */
+  async load(model: string, manifestJson: unknown, onnx: Uint8Array): Promise<void> {
+    const parsed = parseManifest(manifestJson, `${model}/manifest.json`);
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    for (const [key, e] of [...this.engines]) {
+      if (!key.startsWith(`${model}@`)) continue;
+      this.engines.delete(key);
+      void e.then((x) => x.release()).catch(() => undefined);
+    }
+    this.current.get(model)?.analysis.dispose();
+    this.current.delete(model);
+    this.packages.set(model, { manifest: parsed.manifest, onnx });
+  }
+
   async run(model: string, backend: Backend, ids: Int32Array): Promise<AnalysisInfo> {
     const engine = await this.engine(model, backend);
     this.current.delete(model);
@@ -52,7 +70,7 @@ export class AnalysisController {
     const m = engine.manifest;
     const lambdas: number[] = [];
     if (m.attention !== 'softmax') for (let l = 0; l < m.layers; l++) lambdas.push((await analysis.lambda(l)) ?? 0);
-    const info: AnalysisInfo = { model, backend: engine.backend, tokens: analysis.tokens, layers: m.layers, heads: m.heads, lambdas, runMs };
+    const info: AnalysisInfo = { model, backend: engine.backend, tokens: analysis.tokens, layers: m.layers, heads: m.heads, lambdas, runMs, attention: m.attention, valueWeighted: !!m.outputs.valueNorm };
     this.current.set(model, { analysis, info, ids });
     this.generation++;
     return info;

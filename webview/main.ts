@@ -107,6 +107,12 @@ async function handle(msg: ToWebview): Promise<void> {
         log('info', `analysis ${msg.id}: ${result.tokens} tokens with ${result.model} on ${result.backend}`);
         return result;
       });
+    case 'model/load':
+      return answer('model/load/done', msg.id, async () => {
+        await analyses.load(msg.model, msg.manifest, msg.onnx);
+        log('info', `model ${msg.model} received (${(msg.onnx.byteLength / 2 ** 20).toFixed(1)} MB)`);
+        return { model: msg.model };
+      });
     case 'analysis/query':
       return answer('analysis/query/done', msg.id, () => analyses.query(msg.model, msg.query));
     case 'analysis/rows':

@@ -47,8 +47,11 @@ export interface AnalysisInfo {
   tokens: number;
   layers: number;
   heads: number;
-  /** λ per layer for DIFF V1 models, empty for softmax models. */
+  /** λ per layer for DIFF V1 models (for DIFF V2, the mean over heads and tokens), empty for softmax models. */
   lambdas: number[];
+  attention: 'softmax' | 'diff-v1' | 'diff-v2';
+  /** Whether the model outputs value norms (the value-weighted view needs them). */
+  valueWeighted: boolean;
   /** Time the webview spent on the forward pass, in ms. */
   runMs: number;
 }
@@ -125,6 +128,8 @@ export type ToWebview =
   | { method: 'config/didChange'; backendPreference: BackendPreference }
   | { method: 'probe/run'; id: number; backendPreference: BackendPreference; tokens: number }
   | { method: 'analysis/run'; id: number; backendPreference: BackendPreference; model: string; ids: Int32Array }
+  /** A user's model package (validated by the host), sent once before its first analysis; bundled ones are fetched. */
+  | { method: 'model/load'; id: number; model: string; manifest: unknown; onnx: Uint8Array }
   | { method: 'analysis/rows'; id: number; model: string; query: number }
   | { method: 'analysis/query'; id: number; model: string; query: AnalysisQuery }
   | { method: 'analysis/clear' }
@@ -138,6 +143,8 @@ export type ToHost =
   | { method: 'probe/run/done'; id: number; ok: false; error: string }
   | { method: 'analysis/run/done'; id: number; ok: true; result: AnalysisInfo }
   | { method: 'analysis/run/done'; id: number; ok: false; error: string }
+  | { method: 'model/load/done'; id: number; ok: true; result: { model: string } }
+  | { method: 'model/load/done'; id: number; ok: false; error: string }
   | { method: 'analysis/rows/done'; id: number; ok: true; result: RowsPayload }
   | { method: 'analysis/rows/done'; id: number; ok: false; error: string }
   | { method: 'analysis/query/done'; id: number; ok: true; result: TensorPayload }
@@ -215,6 +222,8 @@ function checkAnalysisInfo(v: unknown): string | null {
   for (const k of ['tokens', 'layers', 'heads'] as const) if (!isInt(v[k]) || (v[k] as number) < 1) return `result.${k} must be a positive integer`;
   if (!Array.isArray(v.lambdas) || !v.lambdas.every(isNum)) return 'result.lambdas must be an array of numbers';
   if (!isNum(v.runMs)) return 'result.runMs must be a finite number';
+  if (!['softmax', 'diff-v1', 'diff-v2'].includes(v.attention as string)) return 'result.attention must be softmax, diff-v1 or diff-v2';
+  if (!isBool(v.valueWeighted)) return 'result.valueWeighted must be a boolean';
   return null;
 }
 
@@ -309,6 +318,8 @@ export function parseToHost(raw: unknown): Parsed<ToHost> {
       return parseDone(raw, checkAnalysisInfo);
     case 'analysis/rows/done':
       return parseDone(raw, checkRows);
+    case 'model/load/done':
+      return parseDone(raw, (v) => (isObj(v) && isStr(v.model) && MODEL_NAME.test(v.model) ? null : 'result.model must be a package name'));
     case 'analysis/query/done':
       return parseDone(raw, checkTensorPayload);
     case 'export/png/done':
@@ -348,6 +359,13 @@ export function parseToWebview(raw: unknown): Parsed<ToWebview> {
       if (!isPreference(raw.backendPreference)) return fail(raw, 'backendPreference must be auto, webgpu or wasm');
       if (!isStr(raw.model) || !MODEL_NAME.test(raw.model)) return fail(raw, 'model must be a package name');
       if (!(raw.ids instanceof Int32Array)) return fail(raw, 'ids must be an Int32Array');
+      return { ok: true, message: raw as ToWebview };
+    }
+    case 'model/load': {
+      if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
+      if (!isStr(raw.model) || !MODEL_NAME.test(raw.model)) return fail(raw, 'model must be a package name');
+      if (!isObj(raw.manifest)) return fail(raw, 'manifest must be an object');
+      if (!(raw.onnx instanceof Uint8Array) || raw.onnx.length === 0) return fail(raw, 'onnx must be a non-empty Uint8Array');
       return { ok: true, message: raw as ToWebview };
     }
     case 'analysis/query': {

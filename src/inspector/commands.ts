@@ -3,7 +3,8 @@
  * tests) and otherwise asks with a quick pick or a save dialog.
  */
 import * as vscode from 'vscode';
-import { BUNDLED_MODELS, type BundledModel } from '../analysis/bundledModels';
+import * as path from 'node:path';
+import { BUNDLED_MODELS, type ModelStore } from '../analysis/modelStore';
 import { rowsToCsv, rowsToJson, type RowsExport } from '../core/exportFormats';
 import type { Aggregation } from '../core/grouping';
 import { VIEWS, isViewId, type Direction, type HeadSelection, type ViewId } from '../core/views';
@@ -12,7 +13,18 @@ import { Inspector, message } from './inspector';
 
 type ExportFormat = 'png' | 'csv' | 'json';
 
-export function registerInspectorCommands(inspector: Inspector, panel: PanelProvider, log: vscode.LogOutputChannel): vscode.Disposable[] {
+export function registerInspectorCommands(inspector: Inspector, panel: PanelProvider, models: ModelStore, log: vscode.LogOutputChannel): vscode.Disposable[] {
+  /** Opens a model folder (rewriting an ONNX graph can take a while: progress is shown) and selects it. */
+  const openModel = async (folder: string): Promise<string> => {
+    const p = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attention Inspector: opening the model in ${folder}` }, () => models.openFolder(folder));
+    const m = p.pkg.manifest;
+    log.info(`opened ${p.id} from ${p.source}: ${m.attention}, ${m.layers} layers × ${m.heads} heads${p.rewritten ? ` (ONNX graph rewritten to output Q/K${m.attention === 'softmax' ? '' : ' and λ'}, cached in ${p.pkg.folder})` : ''}${p.notes.length ? `; ${p.notes.join('; ')}` : ''}`);
+    await inspector.setModel(p.id, vscode.window.activeTextEditor);
+    void vscode.window.showInformationMessage(
+      `Attention Inspector: ${p.id} — ${m.attention}, ${m.layers} layers × ${m.heads} heads${p.rewritten ? ', read from its ONNX graph' : ''}.${p.notes.length ? ` Note: ${p.notes.join('; ')}.` : ''}`,
+    );
+    return p.id;
+  };
   const editorOrThrow = (): vscode.TextEditor => {
     const e = vscode.window.activeTextEditor;
     if (!e) throw new Error('open a text editor (or a notebook cell) first; Attention Inspector works on the text in the active editor');
@@ -72,11 +84,13 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
         if (!isViewId(arg)) throw new Error(`unknown view "${String(arg)}"`);
         return inspector.setView(arg);
       }
-      const diff = inspector.model === 'twin-diff';
+      const m = models.prepared(inspector.model)?.pkg.manifest;
+      const diff = m ? m.attention !== 'softmax' : inspector.model === 'twin-diff';
+      const norms = m ? !!m.outputs.valueNorm : true;
       const items = VIEWS.map((v) => ({
         label: v.label,
         description: v.id === inspector.view ? 'current' : undefined,
-        detail: v.detail + (!v.softmax && !diff ? ' — DIFF models only' : ''),
+        detail: v.detail + (!v.softmax && !diff ? ' — DIFF models only' : '') + (v.id === 'valueWeighted' && !norms ? ' — needs value norms, which this model does not output' : ''),
         id: v.id,
       }));
       const pick = await vscode.window.showQuickPick(items, { title: 'Attention Inspector: view', placeHolder: 'Choose what the highlights show', matchOnDetail: true });
@@ -106,19 +120,40 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
       if (inspector.compare) await vscode.commands.executeCommand('attentionInspector.panel.focus');
       return inspector.compare;
     }),
-    reg('attentionInspector.chooseModel', async (arg?: BundledModel) => {
-      if (arg !== undefined) {
-        if (!(BUNDLED_MODELS as readonly string[]).includes(arg)) throw new Error(`unknown model "${String(arg)}"; the bundled models are ${BUNDLED_MODELS.join(', ')}`);
-        return inspector.setModel(arg, vscode.window.activeTextEditor);
+    reg('attentionInspector.chooseModel', async (arg?: string | { folder: string }) => {
+      if (arg && typeof arg === 'object' && typeof arg.folder === 'string') return openModel(arg.folder);
+      if (typeof arg === 'string') {
+        if (models.has(arg)) {
+          await inspector.setModel(arg, vscode.window.activeTextEditor);
+          return arg;
+        }
+        if (path.isAbsolute(arg)) return openModel(arg);
+        throw new Error(`unknown model "${arg}": the bundled models are ${BUNDLED_MODELS.join(', ')}; give a model folder's absolute path to open your own`);
       }
-      const items = BUNDLED_MODELS.map((m) => ({
-        label: m,
-        description: m === inspector.model ? 'current' : undefined,
-        detail: m === 'twin-diff' ? 'bundled: differential attention (DIFF V1), 4 layers, 2 heads' : 'bundled: softmax twin, 4 layers, 4 heads, trained identically',
-        m,
-      }));
-      const pick = await vscode.window.showQuickPick(items, { title: 'Attention Inspector: model', placeHolder: `Its twin is compared with Compare With Twin` });
-      if (pick) await inspector.setModel(pick.m, vscode.window.activeTextEditor);
+      const manifestDetail = (id: string) => {
+        const m = models.prepared(id)?.pkg.manifest;
+        return m ? `${m.attention}, ${m.layers} layers × ${m.heads} heads — ${models.prepared(id)!.source}` : '';
+      };
+      type Item = vscode.QuickPickItem & { m?: string; open?: true };
+      const items: Item[] = [
+        ...BUNDLED_MODELS.map((m) => ({
+          label: m,
+          description: m === inspector.model ? 'current' : undefined,
+          detail: m === 'twin-diff' ? 'bundled: differential attention (DIFF V1), 4 layers, 2 heads' : 'bundled: softmax twin, 4 layers, 4 heads, trained identically',
+          m,
+        })),
+        ...models.userModels().map((u) => ({ label: u.id, description: u.id === inspector.model ? 'current' : u.rewritten ? 'ONNX, rewritten' : 'model package', detail: manifestDetail(u.id), m: u.id })),
+        { label: '', kind: vscode.QuickPickItemKind.Separator },
+        { label: '$(folder-opened) Open Model Folder…', detail: 'a model package (manifest.json), or an ONNX language model folder (onnx/model.onnx, tokenizer.json, config.json)', open: true },
+      ];
+      const pick = await vscode.window.showQuickPick(items, { title: 'Attention Inspector: model', placeHolder: 'The bundled twins are compared with Compare With Twin' });
+      if (!pick) return undefined;
+      if (pick.m) {
+        await inspector.setModel(pick.m, vscode.window.activeTextEditor);
+        return pick.m;
+      }
+      const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Open Model', title: 'Attention Inspector: model folder' });
+      return folder?.[0] ? openModel(folder[0].fsPath) : undefined;
     }),
     reg('attentionInspector.measureSelection', async () => {
       const r = await inspector.measureSelection(editorOrThrow());

@@ -4,7 +4,7 @@
  * invalidates everything on edits and closes. All state lives here; the panel draws what it is sent.
  */
 import * as vscode from 'vscode';
-import { BUNDLED_MODELS, type BundledModel, type BundledModels } from '../analysis/bundledModels';
+import { isBundled, type ModelStore } from '../analysis/modelStore';
 import { Coalescer, withTimeout } from '../core/coalescer';
 import { aggregate, groupOf, tokenAt, type Aggregation } from '../core/grouping';
 import { measureSpanMass } from '../core/measure';
@@ -17,14 +17,12 @@ import { Decorator } from './decorations';
 import { hoverMarkdown } from './hoverCard';
 import { Session } from './session';
 
-export const TWIN: Record<BundledModel, BundledModel> = { 'twin-diff': 'twin-softmax', 'twin-softmax': 'twin-diff' };
-
 const cfg = () => vscode.workspace.getConfiguration('attentionInspector');
 /** One token's weights come back in milliseconds; far longer means the request is lost, and later hovers must not wait. */
 const PAINT_TIMEOUT_MS = 20_000;
 
 export interface InspectorSnapshot {
-  model: BundledModel;
+  model: string;
   compare: boolean;
   followCursor: boolean;
   selection: HeadSelection;
@@ -38,7 +36,7 @@ export interface InspectorSnapshot {
 export class Inspector implements vscode.Disposable {
   readonly decorator = new Decorator();
   private session: Session | undefined;
-  model: BundledModel = 'twin-diff';
+  model = 'twin-diff';
   compare = false;
   followCursor: boolean;
   selection: HeadSelection = { layer: 'all', head: 'mean' };
@@ -58,7 +56,7 @@ export class Inspector implements vscode.Disposable {
 
   constructor(
     private readonly panel: PanelProvider,
-    private readonly models: BundledModels,
+    private readonly models: ModelStore,
     private readonly status: StatusItem,
     private readonly log: vscode.LogOutputChannel,
   ) {
@@ -66,7 +64,7 @@ export class Inspector implements vscode.Disposable {
     const agg = cfg().get<string>('aggregation', 'token');
     this.aggregation = agg === 'word' || agg === 'line' ? agg : 'token';
     const m = cfg().get<string>('model', 'twin-diff');
-    this.model = (BUNDLED_MODELS as readonly string[]).includes(m) ? (m as BundledModel) : 'twin-diff';
+    this.model = isBundled(m) ? m : 'twin-diff';
     this.subs.push(
       vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)),
       vscode.workspace.onDidCloseTextDocument((d) => {
@@ -139,7 +137,7 @@ export class Inspector implements vscode.Disposable {
     const end = base + win.end;
     const lines = { first: doc.positionAt(start).line + 1, last: doc.positionAt(Math.max(start, end - 1)).line + 1, total: doc.lineCount };
     const ids = Int32Array.from(win.encoded.ids);
-    const models = this.compare ? [this.model, TWIN[this.model]] : [this.model];
+    const models = this.compare ? [this.model, this.twin()] : [this.model];
     // The panel's analyses are about to be replaced: the old session must not read rows that belong to the new text.
     this.retire();
     const session = new Session(doc, doc.version, start, end, text.slice(win.start, win.end), win.encoded.spans, ids, lines, this.panel);
@@ -147,7 +145,7 @@ export class Inspector implements vscode.Disposable {
     const work = (async () => {
       for (const m of models) {
         if (m !== this.model) await this.checkSameTokens(m, session);
-        const info = await this.panel.analyze(m, ids);
+        const info = await this.panel.analyze(m, ids, this.models.upload(m));
         if (gen !== this.generation) return undefined;
         session.runs.set(m, info);
       }
@@ -202,7 +200,14 @@ export class Inspector implements vscode.Disposable {
     if (this.session) this.session.retired = true;
   }
 
-  private async checkSameTokens(model: BundledModel, s: Session): Promise<void> {
+  /** The chosen model's twin; an error that says so when it has none. */
+  twin(): string {
+    const t = this.models.twinOf(this.model);
+    if (!t) throw new Error(`${this.model} has no twin model to compare with: Compare With Twin and the twin column of Measure Attention To Selection work with the bundled pair (twin-diff, twin-softmax)`);
+    return t;
+  }
+
+  private async checkSameTokens(model: string, s: Session): Promise<void> {
     const { tokenizer } = await this.models.load(model);
     const ids = tokenizer.encode(s.text).ids;
     if (ids.length !== s.ids.length || ids.some((v, i) => v !== s.ids[i])) {
@@ -211,12 +216,12 @@ export class Inspector implements vscode.Disposable {
   }
 
   /** Runs a model on the session's text when it has not run yet (twin comparison, measurement). */
-  private async ensureRun(model: BundledModel): Promise<void> {
+  private async ensureRun(model: string): Promise<void> {
     const s = this.need();
     if (s.runs.has(model)) return;
     await this.checkSameTokens(model, s);
     const gen = this.generation;
-    const info = await this.withProgress(`Attention Inspector: analysing with ${model}`, `analysing with ${model}`, this.panel.analyze(model, s.ids), () => undefined);
+    const info = await this.withProgress(`Attention Inspector: analysing with ${model}`, `analysing with ${model}`, this.panel.analyze(model, s.ids, this.models.upload(model)), () => undefined);
     if (gen !== this.generation || this.session !== s) throw new Error('the analysis was replaced while the twin ran; run the command again');
     s.runs.set(model, info);
   }
@@ -362,9 +367,9 @@ export class Inspector implements vscode.Disposable {
     }
     const lambdas = info.lambdas.length ? (this.selection.layer === 'all' ? info.lambdas : [info.lambdas[this.selection.layer]]) : undefined;
     let twin: { model: string; where: string; weights: Float32Array } | undefined;
-    const tm = TWIN[this.model];
-    const ti = s.runs.get(tm);
-    if (this.compare && ti) {
+    const tm = this.models.twinOf(this.model);
+    const ti = tm ? s.runs.get(tm) : undefined;
+    if (this.compare && tm && ti) {
       // Head i of one twin is not head i of the other: a single head compares with the twin's mean over that layer's heads.
       const sel: HeadSelection = typeof this.selection.head === 'number' ? { layer: this.selection.layer, head: 'mean' } : this.selection;
       try {
@@ -431,13 +436,16 @@ export class Inspector implements vscode.Disposable {
 
   async setCompare(on: boolean): Promise<void> {
     this.compare = on;
-    if (on && this.session && !this.session.stale) await this.ensureRun(TWIN[this.model]);
+    if (on) this.twin();
+    if (on && this.session && !this.session.stale) await this.ensureRun(this.twin());
     this.repaint();
   }
 
-  async setModel(m: BundledModel, editor: vscode.TextEditor | undefined): Promise<void> {
+  async setModel(m: string, editor: vscode.TextEditor | undefined): Promise<void> {
     if (m === this.model) return;
+    if (!this.models.has(m)) throw new Error(`unknown model "${m}"`);
     this.model = m;
+    if (!this.models.twinOf(m)) this.compare = false;
     const s = this.session;
     if (s && !s.stale && editor?.document === s.doc) {
       const range = new vscode.Range(s.doc.positionAt(s.start), s.doc.positionAt(s.end));
@@ -460,7 +468,9 @@ export class Inspector implements vscode.Disposable {
     const last = tokenAt(s.spans, Math.max(a, b - 1)) + 1;
     const cursor = editor.selections.find((x) => x !== sel && x.isEmpty);
     const query = cursor ? tokenAt(s.spans, s.doc.offsetAt(cursor.active) - s.start) : s.tokens - 1;
-    const models = [this.model, TWIN[this.model]];
+    // With the twin when there is one: the comparison is the point of the measurement.
+    const twin = this.models.twinOf(this.model);
+    const models = twin ? [this.model, twin] : [this.model];
     const results: MeasureReport['results'] = [];
     for (const m of models) {
       await this.ensureRun(m);
@@ -507,7 +517,7 @@ export class Inspector implements vscode.Disposable {
     if (!s || s.stale) return null;
     const name = s.doc.uri.scheme === 'untitled' ? s.doc.uri.path : s.doc.uri.path.split('/').pop() ?? s.doc.uri.toString();
     const cell = s.doc.uri.scheme === 'vscode-notebook-cell' ? ' (notebook cell)' : '';
-    const models = [this.model, ...(this.compare ? [TWIN[this.model]] : [])].filter((m) => s.runs.has(m));
+    const models = [this.model, ...(this.compare ? [this.twin()] : [])].filter((m) => s.runs.has(m));
     return {
       source: `${name}${cell}, lines ${s.lines.first}–${s.lines.last} of ${s.lines.total}`,
       models,
@@ -531,7 +541,7 @@ export class Inspector implements vscode.Disposable {
             tokens: s.tokens,
             lines: `lines ${s.lines.first}–${s.lines.last} of ${s.lines.total}`,
             stale: s.stale,
-            detail: `${describeSelection(this.selection)} · ${viewInfo(this.view).label} · ${this.direction === 'attendsTo' ? 'attends to' : 'attended by'} · ${this.aggregation}${this.compare ? ` · comparing with ${TWIN[this.model]}` : ''}${this.followCursor ? ' · following the cursor' : ''}`,
+            detail: `${describeSelection(this.selection)} · ${viewInfo(this.view).label} · ${this.direction === 'attendsTo' ? 'attends to' : 'attended by'} · ${this.aggregation}${this.compare ? ` · comparing with ${this.models.twinOf(this.model)}` : ''}${this.followCursor ? ' · following the cursor' : ''}`,
           }
         : undefined,
     );

@@ -86,6 +86,7 @@ export class Session {
     const v = viewInfo(view);
     const diff = info.lambdas.length > 0;
     if (!diff && !v.softmax) throw new Error(`${v.label} exists only for DIFF models; ${model} is a softmax model. Choose the view "A1 − λ·A2 (DIFF) / A (softmax)".`);
+    if (view === 'valueWeighted' && !info.valueWeighted) throw new Error(`${v.label} needs the value norms that ${model} does not output (models opened from an ONNX graph have none); export the model with training/export_model.py to get them`);
     if (direction === 'attendedBy' && !v.columns) throw new Error(`"attended by" is available for the view A1 − λ·A2 / A only; ${v.label} is computed per query row.`);
     const pairs = selectedHeads(sel, info.layers, info.heads);
     const reduce = (rows: Float32Array[]) => (rows.length === 1 ? rows[0] : reduceRows(rows, sel.head === 'maxAbs' ? 'maxAbs' : 'mean'));

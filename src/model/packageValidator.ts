@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { expectedOutputNames, parseManifest, type Manifest } from '../core/manifest';
 import { readGraphIo } from '../core/onnx/graphInfo';
@@ -29,7 +29,16 @@ async function exists(p: string): Promise<boolean> {
  * fields have the right types, the ONNX graph has the input and every output the manifest names, and the tokenizer's
  * vocabulary fits the model. Every problem names the file and the field.
  */
-export async function validatePackage(folder: string, opts: { maxBytes?: number } = {}): Promise<ModelPackage> {
+const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+
+/** The refusal of a file over the size limit: names the file, its size, the limit and the setting that raises it. */
+export function sizeProblem(file: string, size: number, o: { maxBytes: number; limitSetting?: string }): string | undefined {
+  if (size <= o.maxBytes) return undefined;
+  const how = o.limitSetting ? `; raise the setting ${o.limitSetting} to open it (the panel holds the whole model in memory)` : '';
+  return `${file}: ${mb(size)} is over the limit of ${Math.round(o.maxBytes / 2 ** 20)} MB${how}`;
+}
+
+export async function validatePackage(folder: string, opts: { maxBytes?: number; limitSetting?: string } = {}): Promise<ModelPackage> {
   const manifestPath = path.join(folder, 'manifest.json');
   if (!(await exists(manifestPath))) throw new PackageError([`${manifestPath}: file missing (a model package needs manifest.json)`]);
   let json: unknown;
@@ -48,10 +57,16 @@ export async function validatePackage(folder: string, opts: { maxBytes?: number 
     if (!(await exists(p))) problems.push(`${p}: file missing (manifest.json field ${field})`);
   }
   if (problems.length) throw new PackageError(problems);
-  const size = (await stat(onnxPath)).size;
-  if (opts.maxBytes !== undefined && size > opts.maxBytes) {
-    throw new PackageError([`${onnxPath}: ${(size / 2 ** 20).toFixed(1)} MB is over the ${(opts.maxBytes / 2 ** 20).toFixed(0)} MB limit`]);
+  // The schema refuses "..", absolute paths and backslashes; a symbolic link could still lead out of the folder.
+  const realFolder = await realpath(folder);
+  for (const [field, p] of [['files.onnx', onnxPath], ['files.tokenizer', tokenizerPath]] as const) {
+    const rp = await realpath(p);
+    if (!rp.startsWith(realFolder + path.sep)) problems.push(`${p}: leads outside the package folder (to ${rp}); manifest.json field ${field} must name a file inside it`);
   }
+  if (problems.length) throw new PackageError(problems);
+  const size = (await stat(onnxPath)).size;
+  const tooBig = opts.maxBytes === undefined ? undefined : sizeProblem(onnxPath, size, { maxBytes: opts.maxBytes, limitSetting: opts.limitSetting });
+  if (tooBig) throw new PackageError([tooBig]);
   let io;
   try {
     io = readGraphIo(new Uint8Array(await readFile(onnxPath)));

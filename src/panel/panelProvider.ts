@@ -30,6 +30,8 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
   private ready = new Deferred<Capabilities>();
   private capabilitiesValue: Capabilities | undefined;
   private readonly pending = new Map<number, Deferred<unknown>>();
+  /** Users' models this webview has received (a reloaded webview has none). */
+  private readonly loadedModels = new Map<string, string>();
   private nextId = 1;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly onDidChangeCapabilitiesEmitter = new vscode.EventEmitter<Capabilities>();
@@ -89,6 +91,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
   }
 
   private resetConnection(reason: string): void {
+    this.loadedModels.clear();
     for (const d of this.pending.values()) d.reject(new Error(`${reason} before it answered; run the command again.`));
     this.pending.clear();
     if (this.ready.settled) {
@@ -116,6 +119,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
         break;
       case 'probe/run/done':
       case 'analysis/run/done':
+      case 'model/load/done':
       case 'analysis/rows/done':
       case 'analysis/query/done':
       case 'export/png/done': {
@@ -186,8 +190,17 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     return this.request('runtime check', (id) => ({ method: 'probe/run', id, backendPreference: backendPreference(), tokens }));
   }
 
-  /** Runs a bundled model on token ids in the webview; the analysis stays there until the next one replaces it. */
-  analyze(model: string, ids: Int32Array): Promise<AnalysisInfo> {
+  /**
+   * Runs a model on token ids in the webview; the analysis stays there until the next one replaces it. A user's
+   * model (`pkg` given) is sent to the webview first, once per webview and package version.
+   */
+  async analyze(model: string, ids: Int32Array, pkg?: { version: string; read: () => Promise<{ manifest: unknown; onnx: Uint8Array }> }): Promise<AnalysisInfo> {
+    if (pkg && this.loadedModels.get(model) !== pkg.version) {
+      const { manifest, onnx } = await pkg.read();
+      await this.whenReady();
+      await this.request('model upload', (id) => ({ method: 'model/load', id, model, manifest, onnx }));
+      this.loadedModels.set(model, pkg.version);
+    }
     return this.request('analysis', (id) => ({ method: 'analysis/run', id, backendPreference: backendPreference(), model, ids }));
   }
 

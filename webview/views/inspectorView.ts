@@ -133,7 +133,7 @@ export class InspectorView {
         return b;
       };
       const lambdas = info.lambdas.length
-        ? el('div', { class: 'lambdas', 'data-testid': `lambda-${model}` }, ...info.lambdas.map((v, l) => el('span', { class: 'lambda', title: `λ of layer ${l}` }, `L${l} `, el('b', {}, v.toFixed(3)), bar(v))))
+        ? el('div', { class: 'lambdas', 'data-testid': `lambda-${model}` }, ...(info.attention === 'diff-v2' ? [el('span', { class: 'muted' }, 'mean λ (per token and head in DIFF V2): ')] : []), ...info.lambdas.map((v, l) => el('span', { class: 'lambda', title: info.attention === 'diff-v2' ? `λ of layer ${l}, mean over heads and tokens (DIFF V2 computes λ = σ(W_λ x) per token and head)` : `λ of layer ${l}` }, `L${l} `, el('b', {}, v.toFixed(3)), bar(v))))
         : el('div', { class: 'muted', 'data-testid': `lambda-${model}` }, 'softmax attention: no λ');
       const root = el('section', { class: 'model', 'data-model': model },
         el('h3', {}, `${model} `, el('span', { class: 'muted' }, i === 0 ? '(chosen)' : '(twin)')),
