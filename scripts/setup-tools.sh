@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the browser and end-to-end tests need, idempotently, into .tools/ (gitignored):
-#   - Debian's chromium (+ libkrb5-dev and ripgrep, which code-server's install needs) when run as root;
+#   - Debian's chromium (+ libkrb5-dev and ripgrep, which code-server's install needs) and python3-torch +
+#     python3-onnx (the exporter's tests) when run as root;
 #   - code-server 4.100.3 from the npm registry, installed locally on the machine's Node 20.
 # Why 4.100.3: it runs on Node 20 (the machine's own), so no second Node runtime is needed, and it ships
 # VS Code 1.100, the version package.json's engines.vscode targets.
@@ -15,12 +16,14 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v rg >/dev/null 2>&1 || need_apt+=(ripgrep)
 [ -e /usr/include/gssapi/gssapi.h ] || [ -e /usr/include/krb5.h ] || need_apt+=(libkrb5-dev)
+# The exporter's tests run training/export_model.py on Debian's PyTorch and ONNX.
+/usr/bin/python3 -c 'import torch, onnx' >/dev/null 2>&1 || need_apt+=(python3-torch python3-onnx python3-numpy)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "[setup] apt-get install ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    # chromium, ripgrep and libkrb5-dev do not depend on Debian's nodejs; checked with apt-get -s.
+    # None of these depends on Debian's nodejs (checked with apt-cache depends --recurse).
     apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   else
     echo "[setup] missing system packages: ${need_apt[*]}. Install them (sudo apt-get install ${need_apt[*]}) and run again." >&2

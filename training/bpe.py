@@ -125,7 +125,8 @@ class Encoder:
         with open(path, encoding="utf-8") as f:
             tj = json.load(f)
         self.vocab: dict[str, int] = tj["model"]["vocab"]
-        self.ranks = {tuple(m.split(" ")): i for i, m in enumerate(tj["model"]["merges"])}
+        # Merges are "a b" strings in older tokenizer.json files and [a, b] pairs in newer ones.
+        self.ranks = {tuple(m.split(" ")) if isinstance(m, str) else tuple(m): i for i, m in enumerate(tj["model"]["merges"])}
         self.cache: dict[str, list[int]] = {}
 
     def _bpe(self, word: str) -> list[int]:
