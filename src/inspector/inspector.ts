@@ -435,8 +435,8 @@ export class Inspector implements vscode.Disposable {
   }
 
   async setCompare(on: boolean): Promise<void> {
+    if (on) this.twin(); // no twin: refused before anything changes
     this.compare = on;
-    if (on) this.twin();
     if (on && this.session && !this.session.stale) await this.ensureRun(this.twin());
     this.repaint();
   }

@@ -35,7 +35,7 @@ const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
 export function sizeProblem(file: string, size: number, o: { maxBytes: number; limitSetting?: string }): string | undefined {
   if (size <= o.maxBytes) return undefined;
   const how = o.limitSetting ? `; raise the setting ${o.limitSetting} to open it (the panel holds the whole model in memory)` : '';
-  return `${file}: ${mb(size)} is over the limit of ${Math.round(o.maxBytes / 2 ** 20)} MB${how}`;
+  return `${file}: ${mb(size)} is over the limit of ${+(o.maxBytes / 2 ** 20).toFixed(1)} MB${how}`;
 }
 
 export async function validatePackage(folder: string, opts: { maxBytes?: number; limitSetting?: string } = {}): Promise<ModelPackage> {

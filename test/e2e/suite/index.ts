@@ -13,6 +13,7 @@ export async function run(): Promise<void> {
   mocha.suite.emit('pre-require', globalThis, 'extension.test', mocha);
   await import('./extension.test');
   await import('./inspector.test');
+  await import('./byom.test');
   const outcomes: Outcome[] = [];
   const failures = await new Promise<number>((resolve) => {
     const runner = mocha.run(resolve);
