@@ -56,6 +56,7 @@ async function buildTests() {
     esbuild.build({ ...common, entryPoints: testEntries('test/unit'), outdir: 'out/test/unit', outExtension: { '.js': '.cjs' }, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-web', 'onnxruntime-node'] }),
     esbuild.build({ ...common, entryPoints: ['test/browser/page.ts'], outfile: 'out/test/browser/page.js', platform: 'browser', format: 'esm', target: 'es2022', conditions: ['onnxruntime-web-use-extern-wasm'] }),
     esbuild.build({ ...common, entryPoints: ['test/e2e/suite/index.ts'], outfile: 'out/test/e2e/suite/index.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'mocha'] }),
+    esbuild.build({ ...common, entryPoints: ['test/fixtures/writeTinyModels.ts'], outfile: 'out/test/writeTinyModels.cjs', platform: 'node', format: 'cjs', target: 'node20' }),
   ]);
 }
 

@@ -141,14 +141,16 @@ export class AnalysisController {
     const hasPairs = r.layers[0].heads[0].a1 !== undefined;
     const a1 = hasPairs ? new Float32Array(a.length) : undefined;
     const a2 = hasPairs ? new Float32Array(a.length) : undefined;
+    const lambda = r.layers[0].heads[0].lambda !== undefined ? new Float32Array(layers * heads) : undefined;
     r.layers.forEach((layer, l) =>
       layer.heads.forEach((h, hi) => {
         const o = (l * heads + hi) * tokens;
         a.set(h.a, o);
         if (a1 && h.a1) a1.set(h.a1, o);
         if (a2 && h.a2) a2.set(h.a2, o);
+        if (lambda) lambda[l * heads + hi] = h.lambda ?? NaN;
       }),
     );
-    return { query, layers, heads, tokens, a, ...(a1 ? { a1, a2 } : {}) };
+    return { query, layers, heads, tokens, a, ...(a1 ? { a1, a2 } : {}), ...(lambda ? { lambda } : {}) };
   }
 }

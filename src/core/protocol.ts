@@ -68,6 +68,8 @@ export interface RowsPayload {
   a: Float32Array;
   a1?: Float32Array;
   a2?: Float32Array;
+  /** DIFF V2: each head's λ at the query token [layers · heads]. */
+  lambda?: Float32Array;
 }
 
 /** What `analysis/query` can ask of the current analysis (rows have their own message). */
@@ -237,6 +239,7 @@ function checkRows(v: unknown): string | null {
     if (!(v[k] instanceof Float32Array)) return `result.${k} must be a Float32Array`;
     if ((v[k] as Float32Array).length !== n) return `result.${k} has ${(v[k] as Float32Array).length} values, layers × heads × tokens = ${n}`;
   }
+  if (v.lambda !== undefined && (!(v.lambda instanceof Float32Array) || v.lambda.length !== (v.layers as number) * (v.heads as number))) return 'result.lambda must be a Float32Array of layers × heads';
   return null;
 }
 

@@ -18,6 +18,8 @@ export interface HoverFigures {
   lambdaA2?: Float32Array;
   /** λ of the selected layer, or of every layer when the selection spans layers. */
   lambdas?: number[];
+  /** DIFF V2: λ is this token's (mean over the selected heads per layer), not a per-layer constant. */
+  lambdaPerToken?: boolean;
   twin?: { model: string; where: string; weights: Float32Array };
   top?: number;
 }
@@ -34,7 +36,7 @@ export function hoverMarkdown(f: HoverFigures): string {
   lines.push(`**Attention Inspector** · ${md(f.model)} · ${md(f.where)}`);
   lines.push('');
   lines.push(`${f.direction === 'attendsTo' ? 'Token' : 'Key'} #${f.token.index} ${code(f.token.label)} — ${md(f.viewLabel)}, ${f.direction === 'attendsTo' ? 'attends to' : 'attended by'}:`);
-  if (f.lambdas?.length) lines.push('', `λ = ${f.lambdas.map(num).join(', ')}`);
+  if (f.lambdas?.length) lines.push('', `${f.lambdaPerToken ? 'λ at this token (DIFF V2: σ(W_λ x) per token and head; mean over the selected heads, per layer)' : 'λ'} = ${f.lambdas.map(num).join(', ')}`);
   lines.push('');
   const split = !!(f.a1 && f.lambdaA2);
   const head = ['#', 'token', 'weight', ...(split ? ['A1', 'λ·A2'] : []), ...(f.twin ? [`${md(f.twin.model)}`] : [])];

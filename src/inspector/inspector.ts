@@ -365,7 +365,15 @@ export class Inspector implements vscode.Disposable {
       a1 = selectRow(r.a1!, r.layers, r.heads, r.tokens, this.selection);
       l2 = selectRow(lambdaA2(r.a1!, r.a), r.layers, r.heads, r.tokens, this.selection);
     }
-    const lambdas = info.lambdas.length ? (this.selection.layer === 'all' ? info.lambdas : [info.lambdas[this.selection.layer]]) : undefined;
+    let lambdas = info.lambdas.length ? (this.selection.layer === 'all' ? info.lambdas : [info.lambdas[this.selection.layer]]) : undefined;
+    const perToken = info.attention === 'diff-v2';
+    if (perToken) {
+      // λ varies per token and head: this token's, averaged over the selected heads of each selected layer.
+      const r = await s.rows(this.model, t);
+      const layers = this.selection.layer === 'all' ? Array.from({ length: r.layers }, (_, l) => l) : [this.selection.layer];
+      const heads = typeof this.selection.head === 'number' ? [this.selection.head] : Array.from({ length: r.heads }, (_, h) => h);
+      lambdas = r.lambda ? layers.map((l) => heads.reduce((acc, h) => acc + r.lambda![l * r.heads + h], 0) / heads.length) : undefined;
+    }
     let twin: { model: string; where: string; weights: Float32Array } | undefined;
     const tm = this.models.twinOf(this.model);
     const ti = tm ? s.runs.get(tm) : undefined;
@@ -390,6 +398,7 @@ export class Inspector implements vscode.Disposable {
       a1,
       lambdaA2: l2,
       lambdas,
+      lambdaPerToken: perToken,
       twin,
     });
   }

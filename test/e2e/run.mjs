@@ -21,6 +21,9 @@ mkdirSync(shots, { recursive: true });
 // A copy: UI tests type into files, and nothing a test does may change the fixtures in the repository.
 const workspace = mkdtempSync(join(tmpdir(), 'attn-workspace-'));
 cpSync(join(ROOT, 'test/fixtures/workspace'), workspace, { recursive: true });
+// Tiny ONNX language models (random weights) for Choose Model → Open Model Folder…, outside the workspace as a user's would be.
+const modelsDir = mkdtempSync(join(tmpdir(), 'attn-models-'));
+execFileSync(process.execPath, [join(ROOT, 'out/test/writeTinyModels.cjs'), modelsDir]);
 let passed = 0;
 let failed = 0;
 let hostLine = 'extension-host: 0 passed, 1 failed';
@@ -77,7 +80,7 @@ try {
   }
 
   // 2. The UI, as a user sees it (test/e2e/ui.mjs).
-  if (only !== 'host') await uiTests({ dev, check, shots, workspace });
+  if (only !== 'host') await uiTests({ dev, check, shots, workspace, modelsDir });
 } finally {
   await dev.stop();
 }

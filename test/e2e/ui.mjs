@@ -14,7 +14,7 @@ function tintRgb(kind) {
   return { warm: of('positive'), cool: of('negative') };
 }
 
-export async function uiTests({ dev, check: checkOnly, shots, workspace }) {
+export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsDir }) {
   const context = await launchChromium();
   const page = context.pages()[0];
   // A failing UI test leaves a screenshot of what the user would have seen.
@@ -62,7 +62,7 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace }) {
     await page.locator('.output-view, .panel', { hasText: 'webview ready: backend webgpu' }).first().waitFor({ timeout: 30_000 });
     await page.screenshot({ path: join(shots, 'log-dark.png') });
   });
-  await inspectorTests(page, check, shots, 'dark');
+  await inspectorTests(page, check, shots, 'dark', modelsDir);
   /** Switches theme, analyses, hovers, and checks the tints are that theme kind's contributed colours. */
   const inTheme = async (theme, kind, shot) => {
     await setTheme(page, theme);
@@ -134,7 +134,7 @@ async function ours(page, kind) {
   return (await decorationColours(page)).filter((c) => warm.has(c.rgb) || cool.has(c.rgb));
 }
 
-async function inspectorTests(page, check, shots, kind) {
+async function inspectorTests(page, check, shots, kind, modelsDir) {
   const frame = webviewFrame(page);
   await check('F1 → "Analyze Document" analyses the file; the status bar names model, backend and tokens', async () => {
     await page.keyboard.press('Control+J'); // the log panel from the previous test takes room
@@ -266,6 +266,35 @@ async function inspectorTests(page, check, shots, kind) {
     await runFromPalette(page, 'Attention Inspector: Choose Model');
     await pickQuickItem(page, 'twin-softmax');
     await statusTokens(page, 'twin-softmax');
+    await runFromPalette(page, 'Attention Inspector: Choose Model');
+    await pickQuickItem(page, 'twin-diff');
+    await statusTokens(page, 'twin-diff');
+  });
+  await check('F1 → Choose Model → Open Model Folder… opens a DIFF V2 ONNX folder: status, per-token λ in the panel, signed tints', async () => {
+    await runFromPalette(page, 'Attention Inspector: Choose Model');
+    // The item's label starts with a codicon, so it is found by its text rather than pickQuickItem's exact label.
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Model Folder…' }).first().click();
+    // code-server's open dialog is a quick input prefilled with a path, like its save dialog.
+    const input = page.locator('.quick-input-widget input');
+    const end0 = Date.now() + 20_000;
+    while (!(await input.inputValue().catch(() => '')).startsWith('/')) {
+      if (Date.now() > end0) throw new Error('the open dialog did not open');
+      await page.waitForTimeout(200);
+    }
+    await input.fill(join(modelsDir, 'diff-v2-tiny') + '/');
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Enter');
+    await page.locator('.notifications-toasts', { hasText: /diff-v2-tiny-[0-9a-f]{10} — diff-v2, 3 layers × 2 heads, read from its ONNX graph/ }).waitFor({ timeout: 60_000 });
+    await statusTokens(page, 'diff-v2-tiny-[0-9a-f]{10}');
+    await frame.locator('[data-testid^="lambda-diff-v2-tiny"]', { hasText: 'mean λ' }).waitFor({ timeout: 60_000 });
+    await hoverWord(page, 'weights = softmax', 'softmax');
+    await expectTints(page, kind);
+    const card = await page.locator('.monaco-hover', { hasText: 'Attention Inspector' }).first().innerText();
+    if (!/diff-v2-tiny/.test(card) || !/λ·A2/.test(card)) throw new Error(`hover card: ${card.slice(0, 300)}`);
+    await page.screenshot({ path: join(shots, `byom-diff-v2-editor-${kind}.png`) });
+    await frame.locator('[data-testid^="grid-diff-v2-tiny"] canvas, canvas').first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: join(shots, `byom-diff-v2-panel-${kind}.png`) });
     await runFromPalette(page, 'Attention Inspector: Choose Model');
     await pickQuickItem(page, 'twin-diff');
     await statusTokens(page, 'twin-diff');

@@ -109,9 +109,12 @@ suite('Bring your own model (ONNX folders rewritten by the extension, real engin
       // A1 − A = λ_q·A2 with this token's own λ.
       for (let j = 0; j <= q; j++) assert.ok(Math.abs(rows.a1![o + j] - rows.a[o + j] - ref.lambdas![l][h][q] * rows.a2![o + j]) < 1e-5);
     }
+    assert.equal(rows.lambda?.length, 4, 'rows carry each head\'s λ at the query');
     const card = await a.inspector.hoverText(q);
     assert.match(card, /A1/);
     assert.match(card, /λ·A2/);
+    assert.match(card, /λ at this token \(DIFF V2/);
+    for (let l = 0; l < 2; l++) assert.ok(card.includes(((ref.lambdas![l][0][q] + ref.lambdas![l][1][q]) / 2).toFixed(3)), `the card shows layer ${l}'s λ at this token`);
   });
 
   test('fused attention, a model over the size limit, and a folder without a model are refused with messages that say why', async () => {
