@@ -4,13 +4,15 @@
  * sends rows back as compact typed arrays.
  */
 import { parseManifest, type Manifest } from '../src/core/manifest';
-import type { AnalysisInfo, AnalysisQuery, Backend, RowsPayload, TensorPayload } from '../src/core/protocol';
+import type { AnalysisInfo, AnalysisQuery, Backend, ModelLoadResult, RowsPayload, TensorPayload } from '../src/core/protocol';
 import { surprisalFromLogits } from '../src/core/surprisal';
 import { AttentionEngine, type Analysis } from './engine/engine';
 import { ort } from './engine/ortRuntime';
 
 export class AnalysisController {
   private readonly engines = new Map<string, Promise<AttentionEngine>>();
+  /** Largest |Q/K attention − the graph's softmax| of each user model's check (NaN: not checked). */
+  private readonly verified = new Map<string, number>();
   /** Users' model packages the host sent (bundled ones are fetched from the extension). */
   private readonly packages = new Map<string, { manifest: Manifest; onnx: Uint8Array }>();
   /** The latest analysis of each model (the twins are compared on the same text, so both stay). */
@@ -30,7 +32,15 @@ export class AnalysisController {
     if (!e) {
       e = this.serial(async () => {
         const pkg = this.packages.get(model);
-        if (pkg) return AttentionEngine.create(ort, pkg.manifest, pkg.onnx, backend);
+        if (pkg) {
+          const engine = await AttentionEngine.create(ort, pkg.manifest, pkg.onnx, backend);
+          // A graph the extension rewrote also outputs its softmax: Q/K are checked against it once.
+          const m = pkg.manifest;
+          const ids = Array.from({ length: Math.min(32, m.maxContext) }, (_, i) => (i * 7919 + 13) % m.vocabSize);
+          const v = await engine.verify(ids);
+          this.verified.set(model, v.maxError);
+          return engine;
+        }
         const base = `${this.modelsBase}${model}/`;
         const mr = await fetch(`${base}manifest.json`);
         if (!mr.ok) throw new Error(`model "${model}": manifest.json could not be loaded (HTTP ${mr.status})`);
@@ -47,7 +57,7 @@ export class AnalysisController {
   }
 
   /** Keeps a user's model package for its analyses; a package sent again under the same name replaces the old one. */
-  async load(model: string, manifestJson: unknown, onnx: Uint8Array): Promise<void> {
+  async load(model: string, manifestJson: unknown, onnx: Uint8Array, backend: Backend): Promise<ModelLoadResult> {
     const parsed = parseManifest(manifestJson, `${model}/manifest.json`);
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
     for (const [key, e] of [...this.engines]) {
@@ -58,6 +68,8 @@ export class AnalysisController {
     this.current.get(model)?.analysis.dispose();
     this.current.delete(model);
     this.packages.set(model, { manifest: parsed.manifest, onnx });
+    const engine = await this.engine(model, backend);
+    return { model, readFrom: engine.readFrom, tokenLimit: engine.tokenLimit, maxError: this.verified.get(model) ?? Number.NaN };
   }
 
   async run(model: string, backend: Backend, ids: Int32Array): Promise<AnalysisInfo> {
@@ -70,7 +82,7 @@ export class AnalysisController {
     const m = engine.manifest;
     const lambdas: number[] = [];
     if (m.attention !== 'softmax') for (let l = 0; l < m.layers; l++) lambdas.push((await analysis.lambda(l)) ?? 0);
-    const info: AnalysisInfo = { model, backend: engine.backend, tokens: analysis.tokens, layers: m.layers, heads: m.heads, lambdas, runMs, attention: m.attention, valueWeighted: !!m.outputs.valueNorm };
+    const info: AnalysisInfo = { model, backend: engine.backend, tokens: analysis.tokens, layers: m.layers, heads: m.heads, lambdas, runMs, attention: m.attention, valueWeighted: !!m.outputs.valueNorm, readFrom: engine.readFrom, tokenLimit: engine.tokenLimit };
     this.current.set(model, { analysis, info, ids });
     this.generation++;
     return info;

@@ -109,9 +109,11 @@ async function handle(msg: ToWebview): Promise<void> {
       });
     case 'model/load':
       return answer('model/load/done', msg.id, async () => {
-        await analyses.load(msg.model, msg.manifest, msg.onnx);
-        log('info', `model ${msg.model} received (${(msg.onnx.byteLength / 2 ** 20).toFixed(1)} MB)`);
-        return { model: msg.model };
+        const caps = await detectCapabilities(msg.backendPreference);
+        await configureOrt(ortBase);
+        const r = await analyses.load(msg.model, msg.manifest, msg.onnx, caps.backend);
+        log('info', `model ${msg.model} loaded (${(msg.onnx.byteLength / 2 ** 20).toFixed(1)} MB) on ${caps.backend}: attention read from ${r.readFrom === 'qk' ? 'Q/K' : `the softmax outputs (Q/K differ by ${r.maxError.toExponential(1)}), inputs up to ${r.tokenLimit} tokens`}`);
+        return r;
       });
     case 'analysis/query':
       return answer('analysis/query/done', msg.id, () => analyses.query(msg.model, msg.query));

@@ -8,7 +8,8 @@ import { z } from 'zod';
 const name = z.string().min(1).max(200);
 const positiveInt = z.number().int().positive();
 /** Axis names of a tensor, outermost first, e.g. ["batch", "qkHead", "token", "dim"]. */
-const layout = z.array(z.enum(['batch', 'token', 'vocab', 'head', 'qkHead', 'dim', 'one'])).min(1);
+/** "key" is the second token axis of a full attention map. */
+const layout = z.array(z.enum(['batch', 'token', 'key', 'vocab', 'head', 'qkHead', 'dim', 'one'])).min(1);
 const tensor = z.object({ name, layout }).strict();
 /**
  * A graph input besides the ids, fed by the engine: "ones" (an attention mask), "positions" (0..T−1), "empty" (a
@@ -50,6 +51,8 @@ export const ManifestSchema = z
     lambdaInit: z.array(z.number()).optional(),
     /** Softmax scale applied to q·k (1/√headDim unless stated). */
     scale: z.number().positive(),
+    /** "probs": attention is read from the graph's softmax outputs (full maps, so inputs are shorter). Default "qk". */
+    readFrom: z.enum(['qk', 'probs']).optional(),
     files: z.object({ onnx: name, tokenizer: name }).strict(),
     inputs: z.object({ ids: tensor.extend({ dtype: z.literal('int64') }), extra: z.array(extraInput).optional() }).strict(),
     outputs: z
@@ -61,6 +64,11 @@ export const ManifestSchema = z
         lambda: perLayer.optional(),
         /** Optional: without it the value-weighted view is not offered. */
         valueNorm: perLayer.optional(),
+        /**
+         * Optional: the layer's softmax output [batch, qkHead, token, key], in graphs the extension rewrote. Used to
+         * verify that Q/K reproduce it, and read instead of Q/K when they do not (a bias the rewriter cannot see).
+         */
+        probs: perLayer.optional(),
         rowScale: perLayer.optional(),
       })
       .strict(),
@@ -91,6 +99,7 @@ export const ManifestSchema = z
       if (lay !== 'batch,head,token,one' && lay !== 'batch,head,token') ctx.addIssue({ code: 'custom', path: ['outputs', 'lambda', 'layout'], message: 'must be ["batch", "head", "token"(, "one")] for diff-v2 (λ per token and head)' });
     }
     if (m.attention === 'softmax' && m.pairing !== 'none') ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'must be "none" for softmax' });
+    if (m.readFrom === 'probs' && !m.outputs.probs) ctx.addIssue({ code: 'custom', path: ['outputs', 'probs'], message: 'is required when readFrom is "probs"' });
     for (const f of Object.values(m.files)) {
       if (f.includes('..') || f.startsWith('/') || f.includes('\\')) ctx.addIssue({ code: 'custom', path: ['files'], message: `"${f}" must stay inside the package folder` });
     }
@@ -118,7 +127,7 @@ export function manifestJsonSchema(): unknown {
 export function expectedOutputNames(m: Manifest): string[] {
   const names = [m.outputs.logits.name];
   for (let l = 0; l < m.layers; l++) {
-    for (const t of [m.outputs.q, m.outputs.k, m.outputs.lambda, m.outputs.valueNorm, m.outputs.rowScale]) {
+    for (const t of [m.outputs.q, m.outputs.k, m.outputs.lambda, m.outputs.valueNorm, m.outputs.rowScale, m.outputs.probs]) {
       if (t) names.push(t.name.replace('{layer}', String(l)));
     }
   }

@@ -52,6 +52,9 @@ export interface AnalysisInfo {
   attention: 'softmax' | 'diff-v1' | 'diff-v2';
   /** Whether the model outputs value norms (the value-weighted view needs them). */
   valueWeighted: boolean;
+  /** Where attention was read from: Q/K, or the graph's full softmax maps (then inputs are limited to tokenLimit). */
+  readFrom: 'qk' | 'probs';
+  tokenLimit: number;
   /** Time the webview spent on the forward pass, in ms. */
   runMs: number;
 }
@@ -125,13 +128,22 @@ export interface PngExport {
   height: number;
 }
 
+/** What the panel found when it loaded a user's model: where it reads attention from, and how long an input may be. */
+export interface ModelLoadResult {
+  model: string;
+  readFrom: 'qk' | 'probs';
+  tokenLimit: number;
+  /** Largest |attention from Q/K − the graph's softmax| on the check input (NaN when not checked). */
+  maxError: number;
+}
+
 /** Host → webview. */
 export type ToWebview =
   | { method: 'config/didChange'; backendPreference: BackendPreference }
   | { method: 'probe/run'; id: number; backendPreference: BackendPreference; tokens: number }
   | { method: 'analysis/run'; id: number; backendPreference: BackendPreference; model: string; ids: Int32Array }
   /** A user's model package (validated by the host), sent once before its first analysis; bundled ones are fetched. */
-  | { method: 'model/load'; id: number; model: string; manifest: unknown; onnx: Uint8Array }
+  | { method: 'model/load'; id: number; backendPreference: BackendPreference; model: string; manifest: unknown; onnx: Uint8Array }
   | { method: 'analysis/rows'; id: number; model: string; query: number }
   | { method: 'analysis/query'; id: number; model: string; query: AnalysisQuery }
   | { method: 'analysis/clear' }
@@ -145,7 +157,7 @@ export type ToHost =
   | { method: 'probe/run/done'; id: number; ok: false; error: string }
   | { method: 'analysis/run/done'; id: number; ok: true; result: AnalysisInfo }
   | { method: 'analysis/run/done'; id: number; ok: false; error: string }
-  | { method: 'model/load/done'; id: number; ok: true; result: { model: string } }
+  | { method: 'model/load/done'; id: number; ok: true; result: ModelLoadResult }
   | { method: 'model/load/done'; id: number; ok: false; error: string }
   | { method: 'analysis/rows/done'; id: number; ok: true; result: RowsPayload }
   | { method: 'analysis/rows/done'; id: number; ok: false; error: string }
@@ -226,6 +238,8 @@ function checkAnalysisInfo(v: unknown): string | null {
   if (!isNum(v.runMs)) return 'result.runMs must be a finite number';
   if (!['softmax', 'diff-v1', 'diff-v2'].includes(v.attention as string)) return 'result.attention must be softmax, diff-v1 or diff-v2';
   if (!isBool(v.valueWeighted)) return 'result.valueWeighted must be a boolean';
+  if (v.readFrom !== 'qk' && v.readFrom !== 'probs') return 'result.readFrom must be "qk" or "probs"';
+  if (!isInt(v.tokenLimit) || v.tokenLimit < 1) return 'result.tokenLimit must be a positive integer';
   return null;
 }
 
@@ -322,7 +336,12 @@ export function parseToHost(raw: unknown): Parsed<ToHost> {
     case 'analysis/rows/done':
       return parseDone(raw, checkRows);
     case 'model/load/done':
-      return parseDone(raw, (v) => (isObj(v) && isStr(v.model) && MODEL_NAME.test(v.model) ? null : 'result.model must be a package name'));
+      return parseDone(raw, (v) => {
+        if (!isObj(v) || !isStr(v.model) || !MODEL_NAME.test(v.model)) return 'result.model must be a package name';
+        if (v.readFrom !== 'qk' && v.readFrom !== 'probs') return 'result.readFrom must be "qk" or "probs"';
+        if (!isInt(v.tokenLimit) || v.tokenLimit < 1) return 'result.tokenLimit must be a positive integer';
+        return typeof v.maxError === 'number' ? null : 'result.maxError must be a number';
+      });
     case 'analysis/query/done':
       return parseDone(raw, checkTensorPayload);
     case 'export/png/done':
@@ -366,6 +385,7 @@ export function parseToWebview(raw: unknown): Parsed<ToWebview> {
     }
     case 'model/load': {
       if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
+      if (!isPreference(raw.backendPreference)) return fail(raw, 'backendPreference must be auto, webgpu or wasm');
       if (!isStr(raw.model) || !MODEL_NAME.test(raw.model)) return fail(raw, 'model must be a package name');
       if (!isObj(raw.manifest)) return fail(raw, 'manifest must be an object');
       if (!(raw.onnx instanceof Uint8Array) || raw.onnx.length === 0) return fail(raw, 'onnx must be a non-empty Uint8Array');

@@ -129,7 +129,19 @@ export class Inspector implements vscode.Disposable {
       throw new Error(`this looks like a binary file (${Math.round((100 * odd) / text.length)}% NUL or undecodable characters); Attention Inspector analyses text`);
     }
     const { pkg, tokenizer } = await this.models.load(this.model);
-    const maxTokens = Math.max(2, Math.min(cfg().get<number>('maxTokens', 2048), pkg.manifest.maxContext));
+    // A user's model is loaded (and checked) in the panel first: its attention may have to be read from full maps,
+    // which limits the window.
+    const loaded = await this.panel.ensureModel(this.model, this.models.upload(this.model));
+    const maxTokens = Math.max(2, Math.min(cfg().get<number>('maxTokens', 2048), pkg.manifest.maxContext, loaded?.tokenLimit ?? Infinity));
+    if (loaded?.readFrom === 'probs') {
+      const key = `probs:${this.model}`;
+      if (!this.warned.has(key)) {
+        this.warned.add(key);
+        const why = `${this.model}: its Q and K do not reproduce the attention its graph computes (largest difference ${Number.isFinite(loaded.maxError) ? loaded.maxError.toExponential(1) : 'not measured: the scale is computed at run time'}), so attention is read from the graph's softmax outputs. Full maps limit the input to ${loaded.tokenLimit} tokens, and the what-if views are unavailable.`;
+        this.log.warn(why);
+        void vscode.window.showInformationMessage(`Attention Inspector: ${why}`);
+      }
+    }
     const cursor = doc.offsetAt(editor.selection.active) - base;
     const win = chooseWindow(text, cursor, maxTokens, (s) => tokenizer.encode(s));
     if (win.encoded.ids.length === 0) throw new Error('nothing to analyse: the text has no tokens');

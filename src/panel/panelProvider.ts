@@ -9,6 +9,7 @@ import {
   type TensorPayload,
   type BackendPreference,
   type Capabilities,
+  type ModelLoadResult,
   type PanelState,
   type PngExport,
   type ProbeResult,
@@ -17,6 +18,12 @@ import {
 } from '../core/protocol';
 import { Deferred } from './deferred';
 import { panelHtml } from './html';
+
+/** A user's model package, read when the webview needs it. `version` changes when the package does. */
+export interface ModelUpload {
+  version: string;
+  read: () => Promise<{ manifest: unknown; onnx: Uint8Array }>;
+}
 
 
 /**
@@ -30,8 +37,8 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
   private ready = new Deferred<Capabilities>();
   private capabilitiesValue: Capabilities | undefined;
   private readonly pending = new Map<number, Deferred<unknown>>();
-  /** Users' models this webview has received (a reloaded webview has none). */
-  private readonly loadedModels = new Map<string, string>();
+  /** Users' models this webview has received, by package version (a reloaded webview has none). */
+  private readonly loadedModels = new Map<string, { version: string; result: ModelLoadResult }>();
   private nextId = 1;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly onDidChangeCapabilitiesEmitter = new vscode.EventEmitter<Capabilities>();
@@ -194,14 +201,23 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
    * Runs a model on token ids in the webview; the analysis stays there until the next one replaces it. A user's
    * model (`pkg` given) is sent to the webview first, once per webview and package version.
    */
-  async analyze(model: string, ids: Int32Array, pkg?: { version: string; read: () => Promise<{ manifest: unknown; onnx: Uint8Array }> }): Promise<AnalysisInfo> {
-    if (pkg && this.loadedModels.get(model) !== pkg.version) {
-      const { manifest, onnx } = await pkg.read();
-      await this.whenReady();
-      await this.request('model upload', (id) => ({ method: 'model/load', id, model, manifest, onnx }));
-      this.loadedModels.set(model, pkg.version);
-    }
+  async analyze(model: string, ids: Int32Array, pkg?: ModelUpload): Promise<AnalysisInfo> {
+    await this.ensureModel(model, pkg);
     return this.request('analysis', (id) => ({ method: 'analysis/run', id, backendPreference: backendPreference(), model, ids }));
+  }
+
+  /**
+   * Sends a user's model to the webview (once per webview and package version); the answer says where its attention
+   * is read from and how long an input may be. Bundled models need nothing (undefined).
+   */
+  async ensureModel(model: string, pkg: ModelUpload | undefined): Promise<ModelLoadResult | undefined> {
+    if (!pkg) return undefined;
+    const have = this.loadedModels.get(model);
+    if (have?.version === pkg.version) return have.result;
+    const { manifest, onnx } = await pkg.read();
+    const result = await this.request<ModelLoadResult>('model upload', (id) => ({ method: 'model/load', id, backendPreference: backendPreference(), model, manifest, onnx }));
+    this.loadedModels.set(model, { version: pkg.version, result });
+    return result;
   }
 
   /** Columns, a pooled map, statistics, what-if views, rollout, value-weighted row or surprisal of a model's current analysis. */

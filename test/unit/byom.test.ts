@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { parseManifest, type Manifest } from '../../src/core/manifest';
 import { RewriteError, readHfConfig, rewriteForInspection } from '../../src/core/onnx/attentionRewrite';
-import { AttentionEngine } from '../../webview/engine/engine';
+import { AttentionEngine, probsTokenLimit } from '../../webview/engine/engine';
 import { diffV2Tiny, fusedTiny, gpt2Tiny } from '../fixtures/tinyModels';
 
 ort.env.wasm.numThreads = 1;
@@ -42,8 +42,12 @@ test('a GPT-2-pattern graph is rewritten: layers, heads, scale and extra inputs 
   assert.equal((bare.manifest as { qkHeads: number }).qkHeads, 4);
   assert.equal((bare.manifest as { headDim: number }).headDim, 4);
 
+  assert.equal(m.outputs.probs?.name, 'attention_inspector/probs_{layer}', 'the softmax outputs are exposed for the check');
   const engine = await AttentionEngine.create(ort, m, bytes, 'wasm');
   try {
+    const check = await engine.verify([1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(check.readFrom, 'qk');
+    assert.ok(check.maxError < 1e-5, `Q/K reproduce the graph's softmax (${check.maxError})`);
     const ids = [3, 17, 5, 5, 39, 0, 22, 8, 13, 1, 30, 9];
     const ref = tiny.reference(ids);
     const analysis = await engine.analyze(ids);
@@ -127,4 +131,44 @@ test('bytes that are not ONNX, and a config.json that disagrees with the graph, 
   assert.throws(() => rewriteForInspection(new Uint8Array([1, 2, 3, 4, 5]), { name: 'x', displayName: 'x', sourcePath: '/x', tokenizerVocab: 20, files }), /not an ONNX model|no token-id input|no graph/);
   // A config that disagrees with the graph is named.
   assert.throws(() => rewrite(tiny.onnx, { ...tiny.config, n_layer: 5 }, 'g'), /config\.json says 5 layers but the graph has 1/);
+});
+
+test('a bias the rewriter cannot see (ALiBi added to the logits): the check finds Q/K wrong, and attention is read from the softmax outputs, equal to the reference', async () => {
+  const c = { vocab: 40, d: 16, heads: 4, layers: 2, maxT: 32, seed: 13 };
+  const tiny = gpt2Tiny(c, { alibi: true });
+  const { m, bytes } = rewrite(tiny.onnx, tiny.config, 'alibi-tiny');
+  assert.equal(m.readFrom, undefined, 'statically the graph looks like Q/K attention with a mask');
+  const engine = await AttentionEngine.create(ort, m, bytes, 'wasm');
+  try {
+    const check = await engine.verify([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.equal(check.readFrom, 'probs');
+    assert.ok(check.maxError > 1e-2, `Q/K alone miss the bias (${check.maxError})`);
+    assert.equal(engine.readFrom, 'probs');
+    assert.equal(engine.tokenLimit, Math.min(32, probsTokenLimit(m)));
+    const ids = [3, 17, 5, 5, 39, 0, 22, 8, 13, 1, 30, 9];
+    const T = ids.length;
+    const ref = tiny.reference(ids);
+    const a = await engine.analyze(ids);
+    for (const query of [0, 5, T - 1]) {
+      const rows = await a.rows(query);
+      for (let l = 0; l < c.layers; l++) for (let h = 0; h < c.heads; h++) assert.ok(maxDiff(rows.layers[l].heads[h].a, ref.rows[l][h][query]) < 1e-5, `layer ${l} head ${h} query ${query}`);
+    }
+    const cols = await a.columns(1, 3);
+    for (let i = 0; i < T; i++) assert.ok(Math.abs(cols[2][i] - ref.rows[1][2][i][3]) < 1e-5);
+    const map = await a.map(0, 1);
+    for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) assert.ok(Math.abs(map.data[i * T + j] - ref.rows[0][1][i][j]) < 1e-5);
+    const pooled = await a.map(0, 1, 5);
+    assert.equal(pooled.cells, 5);
+    for (const st of await a.stats(1)) assert.ok(st.maxRowSumError < 1e-5 && st.entropyA1 > 0);
+    const roll = await a.rollout(T - 1, 'positive');
+    assert.ok(Math.abs(roll.reduce((x, y) => x + y, 0) - 1) < 1e-4);
+    await assert.rejects(a.whatIf(0, 0, 3), /what-if views need the attention logits/);
+  } finally {
+    await engine.release();
+  }
+});
+
+test('full maps are limited to what fits in 256 MB: 682 tokens for GPT-2 small (12 layers × 12 heads)', () => {
+  assert.equal(probsTokenLimit({ layers: 12, qkHeads: 12, maxContext: 1024 }), 682);
+  assert.equal(probsTokenLimit({ layers: 2, qkHeads: 2, maxContext: 256 }), 256);
 });

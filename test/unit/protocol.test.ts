@@ -76,7 +76,7 @@ test('analysis messages: ids must be an Int32Array, rows must be Float32Arrays o
   assert.match(!short.ok ? short.reason : '', /result\.a has 11 values, layers × heads × tokens = 12/);
   assert.equal(parseToHost({ method: 'analysis/rows/done', id: 2, ok: true, result: { ...result, a: Array(12).fill(0) } }).ok, false);
   assert.equal(parseToHost({ method: 'analysis/rows/done', id: 2, ok: true, result: { ...result, query: 3 } }).ok, false);
-  const info = { model: 'twin-diff', backend: 'wasm', tokens: 3, layers: 4, heads: 2, lambdas: [0.1, 0.2, 0.3, 0.4], runMs: 12.5, attention: 'diff-v1', valueWeighted: true };
+  const info = { model: 'twin-diff', backend: 'wasm', tokens: 3, layers: 4, heads: 2, lambdas: [0.1, 0.2, 0.3, 0.4], runMs: 12.5, attention: 'diff-v1', valueWeighted: true, readFrom: 'qk', tokenLimit: 8192 };
   assert.equal(parseToHost({ method: 'analysis/run/done', id: 3, ok: true, result: { ...info, runMs: undefined } }).ok, false);
   assert.equal(parseToHost({ method: 'analysis/run/done', id: 3, ok: true, result: info }).ok, true);
   assert.equal(parseToHost({ method: 'analysis/run/done', id: 3, ok: true, result: { ...info, lambdas: ['x'] } }).ok, false);
@@ -84,13 +84,17 @@ test('analysis messages: ids must be an Int32Array, rows must be Float32Arrays o
 });
 
 test('model upload: a user model package travels as a manifest object and ONNX bytes, and is answered with its name', () => {
-  const ok = { method: 'model/load', id: 4, model: 'gpt2-tiny-0123456789', manifest: { name: 'x' }, onnx: new Uint8Array([8, 1]) };
+  const ok = { method: 'model/load', id: 4, backendPreference: 'auto', model: 'gpt2-tiny-0123456789', manifest: { name: 'x' }, onnx: new Uint8Array([8, 1]) };
   assert.equal(parseToWebview(ok).ok, true);
   assert.equal(parseToWebview({ ...ok, onnx: new Uint8Array(0) }).ok, false);
   assert.equal(parseToWebview({ ...ok, onnx: [8, 1] }).ok, false);
   assert.equal(parseToWebview({ ...ok, model: 'Gpt2/../x' }).ok, false);
   assert.equal(parseToWebview({ ...ok, manifest: 'x' }).ok, false);
-  assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: true, result: { model: 'gpt2-tiny-0123456789' } }).ok, true);
+  const done = { model: 'gpt2-tiny-0123456789', readFrom: 'probs', tokenLimit: 682, maxError: 0.2 };
+  assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: true, result: done }).ok, true);
+  assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: true, result: { ...done, readFrom: 'logits' } }).ok, false);
+  assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: true, result: { ...done, tokenLimit: 0 } }).ok, false);
+  assert.equal(parseToWebview({ ...ok, backendPreference: undefined }).ok, false);
   assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: false, error: 'bad manifest' }).ok, true);
   assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: true, result: {} }).ok, false);
 });

@@ -138,6 +138,9 @@ export class InspectorView {
       const root = el('section', { class: 'model', 'data-model': model },
         el('h3', {}, `${model} `, el('span', { class: 'muted' }, i === 0 ? '(chosen)' : '(twin)')),
         el('div', { class: 'muted', 'data-testid': `timing-${model}` }, `${info.tokens} tokens · forward ${info.runMs.toFixed(0)} ms on ${info.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'}`),
+        ...(info.readFrom === 'probs'
+          ? [el('div', { class: 'note', 'data-testid': `readfrom-${model}` }, `Attention read from the graph's softmax outputs: its Q and K do not reproduce them. Full maps limit inputs to ${info.tokenLimit} tokens; no what-if views.`)]
+          : []),
         el('div', { class: 'label' }, 'λ per layer'),
         lambdas,
         el('div', { class: 'label' }, 'Layer × head (click or arrows + Enter)'),

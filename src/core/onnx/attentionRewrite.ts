@@ -71,13 +71,15 @@ export function readHfConfig(json: unknown): ModelConfig {
 
 export interface FoundAttention {
   softmax: string;
+  /** The Softmax's output: the layer's attention as the graph computed it. */
+  probs: string;
   /** The MatMul's first input: Q [batch, head, token, dim] (or [head, token, dim]). */
   q: string;
   /** The MatMul's second input: Kᵀ; `k` is the tensor before a [0,1,3,2] transpose when there is one. */
   kT: string;
   k?: string;
   rank: number;
-  /** Everything multiplied onto Q·Kᵀ between the MatMul and the Softmax. */
+  /** Everything multiplied onto Q·Kᵀ between the MatMul and the Softmax; NaN when it is computed at run time. */
   scale: number;
   masked: boolean;
   diff?: { lambda: string; a2: string; pairing: 'adjacent' | 'halves'; perToken: boolean };
@@ -192,16 +194,13 @@ export function findAttention(g: GraphModel, idsName: string): FoundAttention[] 
     if (!(axis === -1 || axis === rank - 1 || (axis === undefined && g.opset >= 13))) {
       throw new RewriteError(`Softmax "${sm.name}" normalises over axis ${axis ?? '1 (the default before opset 13)'}, not the last one; this is not attention as the inspector reads it`);
     }
-    if (!Number.isFinite(tr.scale)) {
-      throw new RewriteError(`the scale between Q·Kᵀ and Softmax "${sm.name}" is computed at run time, not a constant, so Q and K alone do not give the weights. ${EAGER_EXPORT_HELP}`);
-    }
     if (!tr.masked) {
       throw new RewriteError(`Softmax "${sm.name}" has no attention mask between it and Q·Kᵀ: the model is not a causal language model (or its mask is applied in a way the inspector does not read). Attention Inspector analyses causal (decoder-only) models.`);
     }
     const kp = g.producer.get(kTName);
     const swapLast = (p: number[] | undefined) => !!p && p.length === rank && p.every((v, i) => (i < rank - 2 ? v === i : v === (i === rank - 2 ? rank - 1 : rank - 2)));
     const k = kp?.op_type === 'Transpose' && swapLast(g.attr(kp, 'perm')?.ints?.map(Number)) ? kp.input![0] : undefined;
-    found.push({ softmax: sm.name ?? '', q: qName, kT: kTName, k, rank, scale: tr.scale, masked: tr.masked, diff: traceDifference(g, sm.output![0], ids) });
+    found.push({ softmax: sm.name ?? '', probs: sm.output![0], q: qName, kT: kTName, k, rank, scale: tr.scale, masked: tr.masked, diff: traceDifference(g, sm.output![0], ids) });
   }
   if (!found.length) {
     throw new RewriteError(`no decomposed attention (Softmax over a masked, scaled MatMul of Q and Kᵀ) was found in the graph's ${g.nodes.length} nodes. ${EAGER_EXPORT_HELP}`);
@@ -264,7 +263,15 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
   if (kinds.size > 1) throw new RewriteError(`the layers mix attention kinds (${[...kinds].join(', ')}); the inspector reads models whose layers all use one kind`);
   const attention = [...kinds][0] as 'softmax' | 'diff-v1' | 'diff-v2';
   const scales = found.map((f) => f.scale);
-  if (scales.some((s) => Math.abs(s - scales[0]) > 1e-6 * Math.abs(scales[0]))) throw new RewriteError(`the layers use different attention scales (${scales.join(', ')}), which a manifest cannot describe`);
+  // Without one constant scale, Q and K cannot give the weights: they are read from the softmax outputs instead.
+  let readFrom: 'qk' | 'probs' = 'qk';
+  if (scales.some((s) => !Number.isFinite(s))) {
+    readFrom = 'probs';
+    notes.push('the scale between Q·Kᵀ and the softmax is computed at run time, so attention is read from the softmax outputs (full maps: shorter inputs)');
+  } else if (scales.some((s) => Math.abs(s - scales[0]) > 1e-6 * Math.abs(scales[0]))) {
+    readFrom = 'probs';
+    notes.push(`the layers use different attention scales (${scales.join(', ')}), so attention is read from the softmax outputs (full maps: shorter inputs)`);
+  }
   const ranks = new Set(found.map((f) => f.rank));
   if (ranks.size > 1) throw new RewriteError('the layers lay out Q and K differently');
   const rank = found[0].rank;
@@ -312,6 +319,7 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
   const swap = rank === 4 ? [0, 1, 3, 2] : [0, 2, 1];
   found.forEach((f, l) => {
     identity(f.q, `${OUT}/q_${l}`);
+    identity(f.probs, `${OUT}/probs_${l}`);
     if (f.k) identity(f.k, `${OUT}/k_${l}`);
     else {
       nodes.push({ name: fresh(`${OUT}/k_${l}/transpose`), op_type: 'Transpose', input: [f.kT], output: [`${OUT}/k_${l}`], attribute: [{ name: 'perm', type: 7, ints: swap }] });
@@ -354,13 +362,15 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
     dModel: c.hiddenSize ?? qkHeads * headDim,
     vocabSize: Math.max(c.vocabSize ?? 0, o.tokenizerVocab),
     maxContext,
-    scale: scales[0],
+    scale: readFrom === 'qk' ? scales[0] : 1,
+    ...(readFrom === 'probs' ? { readFrom } : {}),
     files: o.files,
     inputs: { ids: { name: idsInput.name, layout: ['batch', 'token'], dtype: 'int64' }, ...(extra.length ? { extra } : {}) },
     outputs: {
       logits: { name: logits.name, layout: ['batch', 'token', 'vocab'] },
       q: { name: `${OUT}/q_{layer}`, layout: qkLayout },
       k: { name: `${OUT}/k_{layer}`, layout: qkLayout },
+      probs: { name: `${OUT}/probs_{layer}`, layout: rank === 4 ? ['batch', 'qkHead', 'token', 'key'] : ['qkHead', 'token', 'key'] },
       ...(attention === 'softmax' ? {} : { lambda: { name: `${OUT}/lambda_{layer}`, layout: ['batch', 'head', 'token', 'one'] } }),
     },
     parameters: Math.max(1, parameters),

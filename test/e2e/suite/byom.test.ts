@@ -117,6 +117,20 @@ suite('Bring your own model (ONNX folders rewritten by the extension, real engin
     for (let l = 0; l < 2; l++) assert.ok(card.includes(((ref.lambdas![l][0][q] + ref.lambdas![l][1][q]) / 2).toFixed(3)), `the card shows layer ${l}'s λ at this token`);
   });
 
+  test('a graph with an ALiBi bias is checked on load: its attention is read from the softmax outputs and still equals the reference', async () => {
+    const a = await api();
+    const alibi = gpt2Tiny({ vocab: 8192, d: 16, heads: 2, layers: 2, maxT: 128, seed: 47 }, { alibi: true });
+    const opened = await a.openModel(writeFolder(root, 'alibi-tiny', alibi.onnx, alibi.config));
+    await vscode.commands.executeCommand('attentionInspector.chooseModel', opened.id);
+    const ed = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content: TEXT, language: 'python' }));
+    await vscode.commands.executeCommand('attentionInspector.analyzeDocument');
+    assert.equal(a.inspector.snapshot().session?.tokens, ids.length);
+    const off = TEXT.indexOf('print');
+    const t = a.inspector.tokens().findIndex(([s0, e]) => s0 <= off && off < e);
+    const w = await a.inspector.focusOffset(ed.document.offsetAt(ed.document.positionAt(off)));
+    assert.ok(w && maxDiff(w, referenceMean(alibi, ids, t)) < 1e-5, 'the tints include the ALiBi bias');
+  });
+
   test('fused attention, a model over the size limit, and a folder without a model are refused with messages that say why', async () => {
     const a = await api();
     const fused = writeFolder(root, 'fused', fusedTiny({ vocab: 8192, d: 8, heads: 2, layers: 1, maxT: 16, seed: 3 }));
