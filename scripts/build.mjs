@@ -16,6 +16,8 @@ const common = { bundle: true, sourcemap: true, minify: production, logLevel: 'w
 
 const products = [
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
+  // Opening a user's model (decode, rewrite, validate) runs in this worker thread, off the extension host's thread.
+  { ...common, entryPoints: ['src/model/openModelWorker.ts'], outfile: 'dist/openModelWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
   {
     ...common,
     entryPoints: ['webview/main.ts'],
@@ -71,6 +73,7 @@ if (watch) {
   if (args.has('--tests')) await buildTests();
   if (args.has('--bench')) {
     await esbuild.build({ ...common, entryPoints: ['bench/engineBench.ts'], outfile: 'out/bench/engineBench.cjs', platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-web', 'onnxruntime-node'] });
+    await esbuild.build({ ...common, entryPoints: ['bench/openModelBench.ts'], outfile: 'out/bench/openModelBench.cjs', platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-web', 'onnxruntime-node'] });
     await esbuild.build({ ...common, entryPoints: ['bench/editorBench.ts'], outfile: 'out/bench/editor/index.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] });
     await esbuild.build({ ...common, entryPoints: ['bench/browserBench.ts'], outfile: 'out/bench/browserBench.js', platform: 'browser', format: 'esm', target: 'es2022', conditions: ['onnxruntime-web-use-extern-wasm'] });
   }

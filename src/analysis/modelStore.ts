@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { TextTokenizer, type TokenSpan } from '../core/tokenizer';
-import { openModelFolder, type PreparedModel } from '../model/openModelFolder';
+import { openModelFolderInWorker, type PreparedModel } from '../model/openModelFolder';
 import { validatePackage, type ModelPackage } from '../model/packageValidator';
 export { modelPathDecision } from '../model/modelPath';
 
@@ -38,7 +38,8 @@ export class ModelStore {
 
   /** Validates (and for a manifest-less ONNX folder, rewrites and caches) a model folder; returns its id. */
   async openFolder(folder: string): Promise<PreparedModel> {
-    const prepared = await openModelFolder(folder, { cacheRoot: vscode.Uri.joinPath(this.cacheRoot, 'models').fsPath, maxBytes: maxModelBytes(), limitSetting: MAX_SIZE_SETTING });
+    const worker = vscode.Uri.joinPath(this.extensionUri, 'dist', 'openModelWorker.js').fsPath;
+    const prepared = await openModelFolderInWorker(worker, folder, { cacheRoot: vscode.Uri.joinPath(this.cacheRoot, 'models').fsPath, maxBytes: maxModelBytes(), limitSetting: MAX_SIZE_SETTING });
     const old = this.user.get(prepared.id);
     if (old && old.pkg.folder !== prepared.pkg.folder) this.loaded.delete(prepared.id);
     this.user.set(prepared.id, prepared);

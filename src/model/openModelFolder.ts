@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { parseManifest } from '../core/manifest';
 import { RewriteError, readHfConfig, rewriteForInspection } from '../core/onnx/attentionRewrite';
 import { TextTokenizer } from '../core/tokenizer';
@@ -125,7 +126,7 @@ export async function openModelFolder(folder: string, o: OpenOptions): Promise<P
   }
   let result;
   try {
-    result = rewriteForInspection(new Uint8Array(await readFile(onnxPath)), {
+    result = rewriteForInspection(await readFile(onnxPath), { // a Buffer: protobufjs then slices views, not copies
       name: id,
       displayName: path.basename(real),
       sourcePath: onnxPath,
@@ -154,4 +155,25 @@ export async function openModelFolder(folder: string, o: OpenOptions): Promise<P
   }
   const pkg = await validatePackage(cacheDir, { maxBytes: o.maxBytes + 2 ** 20, limitSetting: o.limitSetting });
   return { id, source: real, pkg, rewritten: true, notes: result.notes };
+}
+
+/** openModelFolder in a worker thread (`workerFile`: the bundled openModelWorker.js), so the caller's thread stays free. */
+export function openModelFolderInWorker(workerFile: string, folder: string, options: OpenOptions): Promise<PreparedModel> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(workerFile, { workerData: { folder, options } });
+    let settled = false;
+    w.once('message', (m: { ok: true; prepared: PreparedModel } | { ok: false; problems: string[] }) => {
+      settled = true;
+      void w.terminate();
+      if (m.ok) resolve(m.prepared);
+      else reject(new PackageError(m.problems));
+    });
+    w.once('error', (e) => {
+      settled = true;
+      reject(e);
+    });
+    w.once('exit', (code) => {
+      if (!settled) reject(new Error(`the model could not be opened: its worker stopped (exit code ${code})`));
+    });
+  });
 }

@@ -69,7 +69,7 @@ export async function validatePackage(folder: string, opts: { maxBytes?: number;
   if (tooBig) throw new PackageError([tooBig]);
   let io;
   try {
-    io = readGraphIo(new Uint8Array(await readFile(onnxPath)));
+    io = readGraphIo(await readFile(onnxPath)); // a Buffer: protobufjs then slices views, not copies
   } catch (e) {
     throw new PackageError([`${onnxPath}: ${e instanceof Error ? e.message : e}`]);
   }

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { TextTokenizer } from '../../src/core/tokenizer';
 import { modelPathDecision } from '../../src/model/modelPath';
-import { openModelFolder } from '../../src/model/openModelFolder';
+import { openModelFolder, openModelFolderInWorker } from '../../src/model/openModelFolder';
 import { AttentionEngine } from '../../webview/engine/engine';
 import { fusedTiny, gpt2Tiny } from '../fixtures/tinyModels';
 
@@ -103,4 +103,17 @@ test('workspace trust: a model path from workspace settings loads only in a trus
   assert.deepEqual(modelPathDecision({ globalValue: '/u' }, false), { path: '/u', from: 'user' });
   assert.equal(modelPathDecision({}, false), undefined);
   assert.equal(modelPathDecision(undefined, true), undefined);
+});
+
+test('the worker the extension uses (dist/openModelWorker.js) opens the same way and carries refusals back whole', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ai-open-'));
+  const tiny = gpt2Tiny({ vocab: 8192, d: 16, heads: 2, layers: 1, maxT: 32, seed: 9 });
+  const dir = onnxFolder(root, 'w', tiny.onnx, tiny.config);
+  const inWorker = await openModelFolderInWorker('./dist/openModelWorker.js', dir, opts(root));
+  const inline = await openModelFolder(dir, opts(root));
+  assert.equal(inWorker.id, inline.id);
+  assert.equal(inWorker.pkg.folder, inline.pkg.folder);
+  assert.deepEqual(inWorker.pkg.manifest, inline.pkg.manifest);
+  const fused = onnxFolder(root, 'fused', fusedTiny({ vocab: 8192, d: 8, heads: 2, layers: 1, maxT: 16, seed: 3 }));
+  await assert.rejects(openModelFolderInWorker('./dist/openModelWorker.js', fused, opts(root)), (e: Error & { problems?: string[] }) => e.problems?.length === 1 && /fused operator/.test(e.message));
 });
