@@ -172,3 +172,25 @@ test('full maps are limited to what fits in 256 MB: 682 tokens for GPT-2 small (
   assert.equal(probsTokenLimit({ layers: 12, qkHeads: 12, maxContext: 1024 }), 682);
   assert.equal(probsTokenLimit({ layers: 2, qkHeads: 2, maxContext: 256 }), 256);
 });
+
+test('an export "with past" (past_key_values inputs concatenated before the new keys) is fed an empty cache and matches the reference', async () => {
+  const c = { vocab: 40, d: 16, heads: 2, layers: 2, maxT: 32, seed: 17 };
+  const tiny = gpt2Tiny(c, { past: true });
+  const { m, bytes } = rewrite(tiny.onnx, tiny.config, 'past-tiny');
+  assert.deepEqual(m.inputs.extra?.filter((x) => x.fill === 'empty').map((x) => [x.name, x.dims.join(',')]), [
+    ['past_key_values.0.key', 'batch,2,past,8'],
+    ['past_key_values.0.value', 'batch,2,past,8'],
+    ['past_key_values.1.key', 'batch,2,past,8'],
+    ['past_key_values.1.value', 'batch,2,past,8'],
+  ]);
+  const engine = await AttentionEngine.create(ort, m, bytes, 'wasm');
+  try {
+    assert.equal((await engine.verify([1, 2, 3, 4, 5])).readFrom, 'qk');
+    const ids = [5, 9, 1, 33, 2, 2, 8];
+    const ref = tiny.reference(ids);
+    const rows = await (await engine.analyze(ids)).rows(ids.length - 1);
+    for (let l = 0; l < c.layers; l++) for (let h = 0; h < c.heads; h++) assert.ok(maxDiff(rows.layers[l].heads[h].a, ref.rows[l][h][ids.length - 1]) < 1e-5);
+  } finally {
+    await engine.release();
+  }
+});
