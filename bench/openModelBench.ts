@@ -17,12 +17,12 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length
 async function main() {
   const root = mkdtempSync(join(tmpdir(), 'ai-bench-open-'));
   const sizes = [
-    { name: 'small', d: 256, heads: 4, layers: 4 },
-    { name: 'gpt2-small-shape', d: 768, heads: 12, layers: 12 },
+    { name: 'small', d: 256, heads: 4, layers: 4, vocab: 8192 },
+    { name: 'gpt2-small-shape', d: 768, heads: 12, layers: 12, vocab: 50257 },
   ];
   const results = [];
   for (const s of sizes) {
-    const tiny = gpt2Tiny({ vocab: 8192, d: s.d, heads: s.heads, layers: s.layers, maxT: 1024, seed: 1 });
+    const tiny = gpt2Tiny({ vocab: s.vocab, d: s.d, heads: s.heads, layers: s.layers, maxT: 1024, seed: 1 });
     const dir = join(root, s.name);
     mkdirSync(join(dir, 'onnx'), { recursive: true });
     writeFileSync(join(dir, 'onnx', 'model.onnx'), tiny.onnx);
@@ -60,7 +60,7 @@ async function main() {
     const engine = await AttentionEngine.create(ort, p.pkg.manifest, readFileSync(p.pkg.onnxPath), 'wasm');
     const session = performance.now() - t2;
     const t3 = performance.now();
-    const v = await engine.verify(Array.from({ length: 32 }, (_, i) => (i * 7919 + 13) % 8192));
+    const v = await engine.verify(Array.from({ length: 32 }, (_, i) => (i * 7919 + 13) % s.vocab));
     const verify = performance.now() - t3;
     await engine.release();
     results.push({ model: s.name, layers: s.layers, heads: s.heads, dModel: s.d, onnxMB: +mb.toFixed(1), rewriteMsMedian: +median(rewrite).toFixed(0), cachedOpenMsMedian: +median(cached).toFixed(1), rssGrowthMB: +(rssPeak / 2 ** 20).toFixed(0), sessionMs: +session.toFixed(0), checkMs: +verify.toFixed(0), hostStallInlineMs: +stallInline.toFixed(0), hostStallWorkerMs: +stallWorker.toFixed(0), readFrom: v.readFrom, checkMaxError: v.maxError });
