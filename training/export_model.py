@@ -160,6 +160,31 @@ def ours(args) -> tuple[Spec, str]:
 
 # ------------------------------------------------------------------------------------------------------- nanoGPT
 
+def fused_qkv_run(blocks: list, width: int, n_head: int, forward: Callable) -> Callable:
+    """For GPT-2 layouts (nanoGPT, transformers' GPT-2): Q and K are read from each block's fused projection
+    attn.c_attn (output [B, T, 3 * width], split Q | K | V) by a forward hook; there is no RoPE."""
+    hd = width // n_head
+
+    def run(ids):
+        qs, ks = [], []
+
+        def hook(_m, _inp, out):
+            q, k, _v = out.split(width, dim=2)
+            B, T, _ = q.shape
+            qs.append(q.view(B, T, n_head, hd).transpose(1, 2))
+            ks.append(k.view(B, T, n_head, hd).transpose(1, 2))
+
+        hs = [b.attn.c_attn.register_forward_hook(hook) for b in blocks]
+        try:
+            logits = forward(ids)
+        finally:
+            for h in hs:
+                h.remove()
+        return {"logits": logits, "q": qs, "k": ks, "lambda": []}
+
+    return run
+
+
 def nanogpt_spec(model: torch.nn.Module, name: str) -> Spec:
     """A nanoGPT-style GPT: transformer.{wte, wpe, h[i].attn.c_attn, ln_f}, lm_head, learned positions, no RoPE."""
     tr = model.transformer
@@ -177,22 +202,7 @@ def nanogpt_spec(model: torch.nn.Module, name: str) -> Spec:
             x = b(x)
         return model.lm_head(tr.ln_f(x))
 
-    def run(ids):
-        qs, ks = [], []
-
-        def hook(_m, _inp, out):
-            q, k, _v = out.split(C, dim=2)
-            B, T, _ = q.shape
-            qs.append(q.view(B, T, n_head, hd).transpose(1, 2))
-            ks.append(k.view(B, T, n_head, hd).transpose(1, 2))
-
-        hs = [b.attn.c_attn.register_forward_hook(hook) for b in blocks]
-        try:
-            logits = forward_all(ids)
-        finally:
-            for h in hs:
-                h.remove()
-        return {"logits": logits, "q": qs, "k": ks, "lambda": []}
+    run = fused_qkv_run(blocks, C, n_head, forward_all)
 
     def reference(ids):
         return [p[0] for p in captured_softmax(lambda: forward_all(ids))]
@@ -297,22 +307,7 @@ def hf(args) -> tuple[Spec, str]:
         C, n_head = cfg.n_embd, cfg.n_head
         hd = C // n_head
 
-        def run(ids):
-            qs, ks = [], []
-
-            def hook(_m, _inp, out):
-                q, k, _v = out.split(C, dim=2)
-                B, T, _ = q.shape
-                qs.append(q.view(B, T, n_head, hd).transpose(1, 2))
-                ks.append(k.view(B, T, n_head, hd).transpose(1, 2))
-
-            hs = [b.attn.c_attn.register_forward_hook(hook) for b in blocks]
-            try:
-                logits = model(ids).logits
-            finally:
-                for h in hs:
-                    h.remove()
-            return {"logits": logits, "q": qs, "k": ks, "lambda": []}
+        run = fused_qkv_run(blocks, C, n_head, lambda ids: model(ids).logits)
 
         m = base_manifest(name, "softmax", "none", {"style": "none"}, len(blocks), n_head, n_head, hd, C, vocab, cfg.n_positions, 1 / math.sqrt(hd), params)
         return Spec(model, run, m, lambda ids: [a[0] for a in model(ids, output_attentions=True).attentions], encode), tokenizer
