@@ -60,13 +60,18 @@ export class AnalysisController {
   async load(model: string, manifestJson: unknown, onnx: Uint8Array, backend: Backend): Promise<ModelLoadResult> {
     const parsed = parseManifest(manifestJson, `${model}/manifest.json`);
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-    for (const [key, e] of [...this.engines]) {
-      if (!key.startsWith(`${model}@`)) continue;
-      this.engines.delete(key);
-      void e.then((x) => x.release()).catch(() => undefined);
+    // One user model stays resident (a large one holds its bytes and a session): the others are let go, and the
+    // host sends them again when they are chosen.
+    for (const old of [...this.packages.keys(), model]) {
+      for (const [key, e] of [...this.engines]) {
+        if (!key.startsWith(`${old}@`)) continue;
+        this.engines.delete(key);
+        void e.then((x) => x.release()).catch(() => undefined);
+      }
+      this.current.get(old)?.analysis.dispose();
+      this.current.delete(old);
+      this.packages.delete(old);
     }
-    this.current.get(model)?.analysis.dispose();
-    this.current.delete(model);
     this.packages.set(model, { manifest: parsed.manifest, onnx });
     const engine = await this.engine(model, backend);
     return { model, readFrom: engine.readFrom, tokenLimit: engine.tokenLimit, maxError: this.verified.get(model) ?? Number.NaN };

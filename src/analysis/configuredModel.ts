@@ -1,15 +1,9 @@
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Inspector } from '../inspector/inspector';
+import { resolveModelPath } from '../model/modelPath';
 import { modelPathDecision, type ModelStore } from './modelStore';
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
-/** Expands ${workspaceFolder} and makes a relative path relative to the first workspace folder. */
-export function resolveModelPath(p: string, workspaceFolder: string | undefined): string {
-  const expanded = workspaceFolder ? p.replace(/\$\{workspaceFolder\}/g, workspaceFolder) : p;
-  return path.isAbsolute(expanded) || !workspaceFolder ? expanded : path.join(workspaceFolder, expanded);
-}
 
 /**
  * Loads the model named by attentionInspector.modelPath at start and whenever the setting or the workspace's trust

@@ -87,10 +87,11 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
       const m = models.prepared(inspector.model)?.pkg.manifest;
       const diff = m ? m.attention !== 'softmax' : inspector.model === 'twin-diff';
       const norms = m ? !!m.outputs.valueNorm : true;
+      const probs = panel.modelLoad(inspector.model)?.readFrom === 'probs';
       const items = VIEWS.map((v) => ({
         label: v.label,
         description: v.id === inspector.view ? 'current' : undefined,
-        detail: v.detail + (!v.softmax && !diff ? ' — DIFF models only' : '') + (v.id === 'valueWeighted' && !norms ? ' — needs value norms, which this model does not output' : ''),
+        detail: v.detail + (!v.softmax && !diff ? ' — DIFF models only' : '') + (v.id === 'valueWeighted' && !norms ? ' — needs value norms, which this model does not output' : '') + (v.whatIf && probs ? ' — needs the attention logits: unavailable for this model (read from its softmax outputs)' : ''),
         id: v.id,
       }));
       const pick = await vscode.window.showQuickPick(items, { title: 'Attention Inspector: view', placeHolder: 'Choose what the highlights show', matchOnDetail: true });

@@ -1,3 +1,11 @@
+import * as path from 'node:path';
+
+/** Expands ${workspaceFolder} and makes a relative path relative to the first workspace folder. */
+export function resolveModelPath(p: string, workspaceFolder: string | undefined): string {
+  const expanded = workspaceFolder ? p.replace(/\$\{workspaceFolder\}/g, workspaceFolder) : p;
+  return path.isAbsolute(expanded) || !workspaceFolder ? expanded : path.join(workspaceFolder, expanded);
+}
+
 /**
  * Where attentionInspector.modelPath comes from, and whether it may load: a path set in workspace or folder settings
  * is a file the workspace's author chose, so it loads only in a trusted workspace. A user-level path always loads.

@@ -206,6 +206,11 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     return this.request('analysis', (id) => ({ method: 'analysis/run', id, backendPreference: backendPreference(), model, ids }));
   }
 
+  /** What the webview found when it loaded a user's model (undefined: bundled, or not loaded yet). */
+  modelLoad(model: string): ModelLoadResult | undefined {
+    return this.loadedModels.get(model)?.result;
+  }
+
   /**
    * Sends a user's model to the webview (once per webview and package version); the answer says where its attention
    * is read from and how long an input may be. Bundled models need nothing (undefined).
@@ -216,6 +221,8 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     if (have?.version === pkg.version) return have.result;
     const { manifest, onnx } = await pkg.read();
     const result = await this.request<ModelLoadResult>('model upload', (id) => ({ method: 'model/load', id, backendPreference: backendPreference(), model, manifest, onnx }));
+    // The webview keeps one user model resident and let the others go.
+    this.loadedModels.clear();
     this.loadedModels.set(model, { version: pkg.version, result });
     return result;
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { TextTokenizer } from '../../src/core/tokenizer';
-import { modelPathDecision } from '../../src/model/modelPath';
+import { modelPathDecision, resolveModelPath } from '../../src/model/modelPath';
 import { openModelFolder, openModelFolderInWorker } from '../../src/model/openModelFolder';
 import { AttentionEngine } from '../../webview/engine/engine';
 import { fusedTiny, gpt2Tiny } from '../fixtures/tinyModels';
@@ -103,6 +103,11 @@ test('workspace trust: a model path from workspace settings loads only in a trus
   assert.deepEqual(modelPathDecision({ globalValue: '/u' }, false), { path: '/u', from: 'user' });
   assert.equal(modelPathDecision({}, false), undefined);
   assert.equal(modelPathDecision(undefined, true), undefined);
+  // Relative paths and ${workspaceFolder} resolve against the first workspace folder.
+  assert.equal(resolveModelPath('models/gpt2', '/ws'), '/ws/models/gpt2');
+  assert.equal(resolveModelPath('${workspaceFolder}/m', '/ws'), '/ws/m');
+  assert.equal(resolveModelPath('/abs/m', '/ws'), '/abs/m');
+  assert.equal(resolveModelPath('rel', undefined), 'rel');
 });
 
 test('the worker the extension uses (dist/openModelWorker.js) opens the same way and carries refusals back whole', async () => {

@@ -49,6 +49,7 @@ suite('Bring your own model (ONNX folders rewritten by the extension, real engin
   const gpt2 = gpt2Tiny({ vocab: 8192, d: 16, heads: 2, layers: 2, maxT: 128, seed: 31 });
   const v2 = diffV2Tiny({ vocab: 8192, d: 16, heads: 4, layers: 2, maxT: 128, seed: 37 });
   let ids: number[] = [];
+  let gpt2Id = '';
 
   suiteSetup(async () => {
     await config().update('backend', 'wasm', G);
@@ -70,6 +71,7 @@ suite('Bring your own model (ONNX folders rewritten by the extension, real engin
     const folder = writeFolder(root, 'gpt2-tiny', gpt2.onnx, gpt2.config);
     const id = await vscode.commands.executeCommand<string>('attentionInspector.chooseModel', { folder });
     assert.match(id ?? '', /^gpt2-tiny-[0-9a-f]{10}$/);
+    gpt2Id = id!;
     assert.equal(a.inspector.snapshot().model, id);
     const ed = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content: TEXT, language: 'python' }));
     await vscode.commands.executeCommand('attentionInspector.analyzeDocument');
@@ -129,6 +131,11 @@ suite('Bring your own model (ONNX folders rewritten by the extension, real engin
     const t = a.inspector.tokens().findIndex(([s0, e]) => s0 <= off && off < e);
     const w = await a.inspector.focusOffset(ed.document.offsetAt(ed.document.positionAt(off)));
     assert.ok(w && maxDiff(w, referenceMean(alibi, ids, t)) < 1e-5, 'the tints include the ALiBi bias');
+    // The panel keeps one user model resident; going back to an earlier one sends it again.
+    const again = await a.analyzeText(TEXT, gpt2Id);
+    assert.equal(again.info.readFrom, 'qk');
+    const rows = await a.rows(ids.length - 1, gpt2Id);
+    assert.ok(maxDiff(rows.a.subarray(0, ids.length), gpt2.reference(ids).rows[0][0][ids.length - 1]) < 1e-5);
   });
 
   test('fused attention, a model over the size limit, and a folder without a model are refused with messages that say why', async () => {
