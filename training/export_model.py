@@ -29,6 +29,7 @@ import math
 import os
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from typing import Callable
 
@@ -99,7 +100,11 @@ def causal_probs(q: torch.Tensor, k: torch.Tensor, scale: float) -> torch.Tensor
 
 def repeat_kv(k: torch.Tensor, heads: int) -> torch.Tensor:
     """K of grouped-query attention expanded to one K per query head (KV head i serves query heads i*g .. i*g+g-1)."""
-    return k if k.shape[1] == heads else k.repeat_interleave(heads // k.shape[1], dim=1)
+    if k.shape[1] == heads:
+        return k
+    b, h, t, d = k.shape
+    # expand + reshape, not repeat_interleave: torch 1.13 exports repeat_interleave with dynamic axes wrongly
+    return k[:, :, None].expand(b, h, heads // h, t, d).reshape(b, heads, t, d)
 
 
 # ------------------------------------------------------------------------------------------------------- our models
@@ -290,7 +295,7 @@ def hf(args) -> tuple[Spec, str]:
     model = AutoModelForCausalLM.from_pretrained(args.model, attn_implementation="eager", torch_dtype=torch.float32)
     model.eval()
     cfg = model.config
-    tok_dir = os.path.join(args.out, ".tokenizer")
+    tok_dir = tempfile.mkdtemp(prefix="export-tokenizer-")
     hf_tok = AutoTokenizer.from_pretrained(args.model)
     hf_tok.save_pretrained(tok_dir)
     encode = lambda text: hf_tok.encode(text, add_special_tokens=False)  # noqa: E731
