@@ -107,6 +107,23 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
 
 const statusTokens = (page, model) => page.locator('.statusbar-item', { hasText: new RegExp(`${model} · WebGPU · \\d+ tok$`) }).first().waitFor({ timeout: 240_000 });
 
+/** F1 → Choose Model → Open Model Folder…, then the folder typed into code-server's open dialog. */
+async function openModelFolder(page, folder) {
+  await runFromPalette(page, 'Attention Inspector: Choose Model');
+  // The item's label starts with a codicon, so it is found by its text rather than pickQuickItem's exact label.
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Model Folder…' }).first().click();
+  // code-server's open dialog is a quick input prefilled with a path, like its save dialog.
+  const input = page.locator('.quick-input-widget input');
+  const end = Date.now() + 20_000;
+  while (!(await input.inputValue().catch(() => '')).startsWith('/')) {
+    if (Date.now() > end) throw new Error('the open dialog did not open');
+    await page.waitForTimeout(200);
+  }
+  await input.fill(folder + '/');
+  await page.waitForTimeout(500);
+  await page.keyboard.press('Enter');
+}
+
 /** Hovers `word` in the rendered editor line containing `line`, and waits for our hover card. */
 async function hoverWord(page, line, word) {
   const p = await wordPoint(page, line, word);
@@ -271,19 +288,7 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     await statusTokens(page, 'twin-diff');
   });
   await check('F1 → Choose Model → Open Model Folder… opens a DIFF V2 ONNX folder: status, per-token λ in the panel, signed tints', async () => {
-    await runFromPalette(page, 'Attention Inspector: Choose Model');
-    // The item's label starts with a codicon, so it is found by its text rather than pickQuickItem's exact label.
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Open Model Folder…' }).first().click();
-    // code-server's open dialog is a quick input prefilled with a path, like its save dialog.
-    const input = page.locator('.quick-input-widget input');
-    const end0 = Date.now() + 20_000;
-    while (!(await input.inputValue().catch(() => '')).startsWith('/')) {
-      if (Date.now() > end0) throw new Error('the open dialog did not open');
-      await page.waitForTimeout(200);
-    }
-    await input.fill(join(modelsDir, 'diff-v2-tiny') + '/');
-    await page.waitForTimeout(500);
-    await page.keyboard.press('Enter');
+    await openModelFolder(page, join(modelsDir, 'diff-v2-tiny'));
     await page.locator('.notifications-toasts', { hasText: /diff-v2-tiny-[0-9a-f]{10} — diff-v2, 3 layers × 2 heads, read from its ONNX graph/ }).waitFor({ timeout: 60_000 });
     await statusTokens(page, 'diff-v2-tiny-[0-9a-f]{10}');
     await frame.locator('[data-testid^="lambda-diff-v2-tiny"]', { hasText: 'mean λ' }).waitFor({ timeout: 60_000 });
@@ -295,6 +300,15 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     await frame.locator('[data-testid^="grid-diff-v2-tiny"] canvas, canvas').first().waitFor({ timeout: 30_000 });
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(shots, `byom-diff-v2-panel-${kind}.png`) });
+  });
+  await check('a model whose Q/K do not reproduce its attention (ALiBi) is read from its softmax outputs, and the panel says so', async () => {
+    await openModelFolder(page, join(modelsDir, 'alibi-tiny'));
+    await statusTokens(page, 'alibi-tiny-[0-9a-f]{10}');
+    await frame.locator('[data-testid^="readfrom-alibi-tiny"]', { hasText: /softmax outputs.*limit inputs to \d+ tokens/ }).waitFor({ timeout: 60_000 });
+    await page.locator('.notifications-toasts', { hasText: /do not reproduce the attention its graph computes/ }).first().waitFor({ timeout: 20_000 });
+    await hoverWord(page, 'weights = softmax', 'softmax');
+    await page.waitForTimeout(1000);
+    await page.screenshot({ path: join(shots, `byom-alibi-panel-${kind}.png`) });
     await runFromPalette(page, 'Attention Inspector: Choose Model');
     await pickQuickItem(page, 'twin-diff');
     await statusTokens(page, 'twin-diff');
