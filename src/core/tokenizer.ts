@@ -59,8 +59,11 @@ function utf8Length(cp: number): number {
 interface TokenizerJson {
   added_tokens?: { id: number; content: string }[];
   model?: { type?: string };
-  pre_tokenizer?: { type?: string } | null;
+  pre_tokenizer?: { type?: string; pretokenizers?: { type?: string }[] } | null;
 }
+
+/** ByteLevel alone (GPT-2), or inside a Sequence after a Split (Llama 3, Qwen2): the pieces are byte-level either way. */
+const byteLevel = (p: TokenizerJson['pre_tokenizer']) => p?.type === 'ByteLevel' || (p?.type === 'Sequence' && !!p.pretokenizers?.some((x) => x.type === 'ByteLevel'));
 
 export class TextTokenizer {
   private readonly tok: Tokenizer;
@@ -68,8 +71,10 @@ export class TextTokenizer {
 
   constructor(json: unknown) {
     const j = json as TokenizerJson;
-    if (j?.model?.type !== 'BPE' || j.pre_tokenizer?.type !== 'ByteLevel') {
-      throw new Error('tokenizer.json: only byte-level BPE tokenizers (model.type "BPE", pre_tokenizer.type "ByteLevel") are supported');
+    if (j?.model?.type !== 'BPE' || !byteLevel(j.pre_tokenizer)) {
+      throw new Error(
+        `tokenizer.json: only byte-level BPE tokenizers are supported (model.type "BPE" with a ByteLevel pre-tokenizer, as GPT-2, Llama 3 and Qwen use); this one has model.type "${j?.model?.type}" and pre_tokenizer "${j?.pre_tokenizer?.type ?? 'none'}" (SentencePiece-style tokenizers such as Llama 2's cannot be mapped back to exact text ranges yet)`,
+      );
     }
     for (const t of j.added_tokens ?? []) this.added.set(t.content, t.id);
     this.tok = new Tokenizer(json as object, {});

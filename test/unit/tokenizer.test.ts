@@ -63,4 +63,18 @@ test('tokenizer: lone surrogates, NUL and an empty string still tile', () => {
 
 test('tokenizer: a non-byte-level tokenizer is refused with a message', () => {
   assert.throws(() => new TextTokenizer({ model: { type: 'WordPiece' }, pre_tokenizer: null }), /only byte-level BPE/);
+  assert.throws(() => new TextTokenizer({ model: { type: 'BPE' }, pre_tokenizer: { type: 'Metaspace' } }), /pre_tokenizer "Metaspace".*SentencePiece/);
+});
+
+test('tokenizer: a Sequence of Split and ByteLevel pre-tokenizers (the Llama 3 / Qwen layout) gives the same ids and ranges as ByteLevel alone', () => {
+  const json = JSON.parse(readFileSync('media/models/twin-diff/tokenizer.json', 'utf8'));
+  const gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+  const seq = {
+    ...json,
+    pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: gpt2 }, behavior: 'Isolated', invert: false }, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false }] },
+  };
+  const text = "def f(x):\r\n    return x + 1  # héllo 🫥 日本語 it's";
+  const [a, b] = [new TextTokenizer(json).encode(text), new TextTokenizer(seq).encode(text)];
+  assert.deepEqual(b.ids, a.ids);
+  assert.deepEqual(b.spans.map((s) => [s.start, s.end]), a.spans.map((s) => [s.start, s.end]));
 });
