@@ -34,7 +34,7 @@ run() {
   local counted=0
   while read -r p f; do
     total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); counted=1
-  done < <(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | sort -u | sed -E 's/^[a-z-]+: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/')
+  done < <(grep -E '^[a-z0-9-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | sort -u | sed -E 's/^[a-z0-9-]+: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/')
   if [ "$rc" -ne 0 ]; then
     status=1
     [ "$counted" = 1 ] || total_fail=$((total_fail + 1))
