@@ -194,3 +194,23 @@ test('an export "with past" (past_key_values inputs concatenated before the new 
     await engine.release();
   }
 });
+
+test('a DIFF V1 graph in the reference code\'s pattern (one λ per layer from its parameters) is recognised as diff-v1 with interleaved pairs, and matches the reference', async () => {
+  const c = { vocab: 30, d: 16, heads: 4, layers: 2, maxT: 24, seed: 19 };
+  const tiny = diffV2Tiny(c, { v1: true });
+  const { m, bytes } = rewrite(tiny.onnx, tiny.config, 'diff-v1-tiny');
+  assert.equal(m.attention, 'diff-v1');
+  assert.equal(m.pairing, 'interleaved');
+  assert.equal(m.heads, 2);
+  const engine = await AttentionEngine.create(ort, m, bytes, 'wasm');
+  try {
+    const ids = [4, 8, 15, 16, 23, 29, 0];
+    const ref = tiny.reference(ids);
+    const a = await engine.analyze(ids);
+    for (let l = 0; l < c.layers; l++) assert.ok(Math.abs((await a.lambda(l))! - ref.lambdas![l][0][0]) < 1e-5, `λ of layer ${l}`);
+    const rows = await a.rows(ids.length - 1);
+    for (let l = 0; l < c.layers; l++) for (let h = 0; h < 2; h++) assert.ok(maxDiff(rows.layers[l].heads[h].a, ref.rows[l][h][ids.length - 1]) < 1e-5);
+  } finally {
+    await engine.release();
+  }
+});
