@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-web';
 import { parseManifest, type Manifest } from '../../src/core/manifest';
 import { RewriteError, readHfConfig, rewriteForInspection } from '../../src/core/onnx/attentionRewrite';
 import { AttentionEngine, probsTokenLimit } from '../../webview/engine/engine';
-import { diffV2Tiny, fusedTiny, gpt2Tiny } from '../fixtures/tinyModels';
+import { diffSeparateTiny, diffV2Tiny, fusedTiny, gpt2Tiny } from '../fixtures/tinyModels';
 
 ort.env.wasm.numThreads = 1;
 
@@ -210,6 +210,32 @@ test('a DIFF V1 graph in the reference code\'s pattern (one λ per layer from it
     for (let l = 0; l < c.layers; l++) assert.ok(Math.abs((await a.lambda(l))! - ref.lambdas![l][0][0]) < 1e-5, `λ of layer ${l}`);
     const rows = await a.rows(ids.length - 1);
     for (let l = 0; l < c.layers; l++) for (let h = 0; h < 2; h++) assert.ok(maxDiff(rows.layers[l].heads[h].a, ref.rows[l][h][ids.length - 1]) < 1e-5);
+  } finally {
+    await engine.release();
+  }
+});
+
+test('DIFF written with two softmaxes per layer (A1 and A2 from separate projections) is read as one diff-v1 layer with halves pairing, equal to the reference', async () => {
+  const c = { vocab: 30, d: 16, heads: 4, layers: 2, maxT: 24, seed: 23 };
+  const tiny = diffSeparateTiny(c);
+  const { m, bytes } = rewrite(tiny.onnx, tiny.config, 'diff-separate-tiny');
+  assert.equal(m.layers, 2, 'two softmaxes per layer make one layer');
+  assert.equal(m.attention, 'diff-v1');
+  assert.equal(m.pairing, 'halves');
+  assert.equal(m.heads, 2);
+  assert.equal(m.qkHeads, 4);
+  const engine = await AttentionEngine.create(ort, m, bytes, 'wasm');
+  try {
+    const check = await engine.verify([3, 1, 4, 1, 5, 9, 2, 6]);
+    assert.equal(check.readFrom, 'qk', `the concatenated Q/K reproduce both softmaxes (${check.maxError})`);
+    const ids = [2, 7, 1, 8, 2, 8, 18, 28];
+    const ref = tiny.reference(ids);
+    const a = await engine.analyze(ids);
+    for (let l = 0; l < c.layers; l++) assert.ok(Math.abs((await a.lambda(l))! - ref.lambdas![l][0][0]) < 1e-6);
+    for (const q of [0, 4, ids.length - 1]) {
+      const rows = await a.rows(q);
+      for (let l = 0; l < c.layers; l++) for (let h = 0; h < 2; h++) assert.ok(maxDiff(rows.layers[l].heads[h].a, ref.rows[l][h][q]) < 1e-5, `layer ${l} head ${h} query ${q}`);
+    }
   } finally {
     await engine.release();
   }

@@ -83,6 +83,8 @@ export interface FoundAttention {
   scale: number;
   masked: boolean;
   diff?: { lambda: string; a2: string; pairing: 'adjacent' | 'halves'; perToken: boolean };
+  /** DIFF computed with two softmaxes: the one that gives A2 (its Q/K are the second half of the layer's heads). */
+  second?: FoundAttention;
 }
 
 const PASS_FORWARD = new Set(['Reshape', 'Split', 'Slice', 'Gather', 'Squeeze', 'Unsqueeze', 'Cast', 'Identity']);
@@ -130,8 +132,8 @@ function traceScores(g: GraphModel, t: string, depth = 0): { matmul: NodeP; scal
   }
 }
 
-/** Follows a Softmax's output to A1 − λ·A2: returns λ, the A2 tensor and how the heads pair, when it is there. */
-function traceDifference(g: GraphModel, probs: string, ids: Set<string>): FoundAttention['diff'] {
+/** The tensors derived from a Softmax's output by reshaping and slicing, and the head pairing those operations imply. */
+function derivedFrom(g: GraphModel, probs: string): { derived: Set<string>; pairing: 'adjacent' | 'halves' | undefined } {
   const derived = new Set([probs]);
   let pairing: 'adjacent' | 'halves' | undefined;
   const queue = [probs];
@@ -157,6 +159,27 @@ function traceDifference(g: GraphModel, probs: string, ids: Set<string>): FoundA
       }
     }
   }
+  return { derived, pairing };
+}
+
+/** The Sub(A1, Mul(λ, A2)) that combines two maps, with A1 among `first` and A2 among `second`. */
+function findSubtraction(g: GraphModel, first: Set<string>, second: Set<string>): { lambda: string; a2: string } | undefined {
+  for (const t of first) {
+    for (const sub of g.consumers.get(t) ?? []) {
+      if (sub.op_type !== 'Sub' || sub.input![0] !== t) continue;
+      const mul = g.producer.get(sub.input![1]);
+      if (!mul || mul.op_type !== 'Mul') continue;
+      const [x, y] = mul.input!;
+      const a2 = second.has(x) ? x : second.has(y) ? y : undefined;
+      if (a2) return { lambda: a2 === x ? y : x, a2 };
+    }
+  }
+  return undefined;
+}
+
+/** Follows a Softmax's output to A1 − λ·A2: returns λ, the A2 tensor and how the heads pair, when it is there. */
+function traceDifference(g: GraphModel, probs: string, ids: Set<string>): FoundAttention['diff'] {
+  const { derived, pairing } = derivedFrom(g, probs);
   for (const t of derived) {
     for (const sub of g.consumers.get(t) ?? []) {
       if (sub.op_type !== 'Sub' || sub.input![0] !== t) continue;
@@ -202,10 +225,31 @@ export function findAttention(g: GraphModel, idsName: string): FoundAttention[] 
     const k = kp?.op_type === 'Transpose' && swapLast(g.attr(kp, 'perm')?.ints?.map(Number)) ? kp.input![0] : undefined;
     found.push({ softmax: sm.name ?? '', probs: sm.output![0], q: qName, kT: kTName, k, rank, scale: tr.scale, masked: tr.masked, diff: traceDifference(g, sm.output![0], ids) });
   }
+  pairSeparateSoftmaxes(g, found, ids);
   if (!found.length) {
     throw new RewriteError(`no decomposed attention (Softmax over a masked, scaled MatMul of Q and Kᵀ) was found in the graph's ${g.nodes.length} nodes. ${EAGER_EXPORT_HELP}`);
   }
   return found;
+}
+
+/**
+ * DIFF written with two softmaxes per layer (A1 = softmax(Q1·K1ᵀ), A2 = softmax(Q2·K2ᵀ), then A1 − λ·A2): the second
+ * softmax joins the first as its `second`, and the layer's Q/K become [Q1; Q2] along the head axis ("halves").
+ */
+function pairSeparateSoftmaxes(g: GraphModel, found: FoundAttention[], ids: Set<string>): void {
+  const sets = new Map(found.map((f) => [f, derivedFrom(g, f.probs).derived]));
+  for (const f of [...found]) {
+    if (f.diff || f.second || !found.includes(f)) continue;
+    for (const other of found) {
+      if (other === f || other.diff || other.second) continue;
+      const sub = findSubtraction(g, sets.get(f)!, sets.get(other)!);
+      if (!sub) continue;
+      f.second = other;
+      f.diff = { ...sub, pairing: 'halves', perToken: g.dependsOn(sub.lambda, ids) };
+      found.splice(found.indexOf(other), 1);
+      break;
+    }
+  }
 }
 
 /** Heads and head width from a Reshape of Q to [batch, token, heads, dim] within a few nodes before the MatMul. */
@@ -282,7 +326,11 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
 
   const c = o.config ?? {};
   const fromGraph = headsFromGraph(g, found[0].q);
-  const qkHeads = c.heads ?? fromGraph?.heads;
+  // With two softmaxes per layer, the graph's reshape of Q gives one map's heads; the layer has twice as many Q/K heads.
+  const merged = found.some((f) => f.second);
+  if (merged && !found.every((f) => f.second)) throw new RewriteError('some layers compute A1 and A2 with two softmaxes and others with one; the inspector reads models whose layers all do the same');
+  if (merged && found.some((f) => Math.abs(f.second!.scale - f.scale) > 1e-6 * Math.abs(f.scale))) throw new RewriteError('the two softmaxes of a layer use different scales, which a manifest cannot describe');
+  const qkHeads = merged ? (fromGraph ? 2 * fromGraph.heads : c.heads) : c.heads ?? fromGraph?.heads;
   const headDim = c.headDim ?? fromGraph?.headDim;
   if (!qkHeads || !headDim) throw new RewriteError('the number of attention heads could not be read from the graph; put the model\'s config.json (num_attention_heads, hidden_size) beside it');
   if (fromGraph && c.heads && fromGraph.heads !== c.heads && fromGraph.heads !== c.kvHeads) notes.push(`config.json says ${c.heads} heads, the graph reshapes Q into ${fromGraph.heads}; config.json was used`);
@@ -317,13 +365,31 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
     return n;
   };
   const swap = rank === 4 ? [0, 1, 3, 2] : [0, 2, 1];
+  /** K of one softmax as [.., head, token, dim]: the tensor before the graph's own transpose, or our transpose of Kᵀ. */
+  const kOf = (f: FoundAttention, name: string) => {
+    if (f.k) return f.k;
+    nodes.push({ name: fresh(`${name}/transpose`), op_type: 'Transpose', input: [f.kT], output: [name], attribute: [{ name: 'perm', type: 7, ints: swap }] });
+    return name;
+  };
+  const headAxis = rank === 4 ? 1 : 0;
+  const concat = (a: string, b: string, name: string) => {
+    nodes.push({ name: fresh(`${name}/concat`), op_type: 'Concat', input: [a, b], output: [name], attribute: [{ name: 'axis', type: 2, i: headAxis }] });
+    output(name);
+  };
   found.forEach((f, l) => {
-    identity(f.q, `${OUT}/q_${l}`);
-    identity(f.probs, `${OUT}/probs_${l}`);
-    if (f.k) identity(f.k, `${OUT}/k_${l}`);
-    else {
-      nodes.push({ name: fresh(`${OUT}/k_${l}/transpose`), op_type: 'Transpose', input: [f.kT], output: [`${OUT}/k_${l}`], attribute: [{ name: 'perm', type: 7, ints: swap }] });
-      output(`${OUT}/k_${l}`);
+    const s2 = f.second;
+    if (s2) {
+      concat(f.q, s2.q, `${OUT}/q_${l}`);
+      concat(f.probs, s2.probs, `${OUT}/probs_${l}`);
+      concat(kOf(f, fresh(`${OUT}/k1_${l}`)), kOf(s2, fresh(`${OUT}/k2_${l}`)), `${OUT}/k_${l}`);
+    } else {
+      identity(f.q, `${OUT}/q_${l}`);
+      identity(f.probs, `${OUT}/probs_${l}`);
+      if (f.k) identity(f.k, `${OUT}/k_${l}`);
+      else {
+        kOf(f, `${OUT}/k_${l}`);
+        output(`${OUT}/k_${l}`);
+      }
     }
     if (f.diff) {
       // λ broadcast to [batch, head, token, 1] whatever its own shape (a scalar for V1, per token and head for V2).
