@@ -126,9 +126,12 @@ test('the rewritten model keeps the original graph byte for byte and only append
   assert.equal(Buffer.compare(Buffer.from(bytes.subarray(0, tiny.onnx.length)), Buffer.from(tiny.onnx)), 0);
 });
 
-test('bytes that are not ONNX, and a config.json that disagrees with the graph, are refused with the reason', () => {
+test('bytes that are not ONNX, weights changed after the softmax, and a config.json that disagrees with the graph are refused with the reason', () => {
   const tiny = gpt2Tiny({ vocab: 20, d: 8, heads: 2, layers: 1, maxT: 16, seed: 5 });
   assert.throws(() => rewriteForInspection(new Uint8Array([1, 2, 3, 4, 5]), { name: 'x', displayName: 'x', sourcePath: '/x', tokenizerVocab: 20, files }), /not an ONNX model|no token-id input|no graph/);
+  // Weights changed after the softmax (not a DIFF pattern the rewriter knows) would be shown wrongly: refused.
+  const reweighted = gpt2Tiny({ vocab: 20, d: 8, heads: 2, layers: 1, maxT: 16, seed: 5 }, { reweight: true });
+  assert.throws(() => rewrite(reweighted.onnx, reweighted.config, 'g'), /go through Mul .* before they mix the values/);
   // A config that disagrees with the graph is named.
   assert.throws(() => rewrite(tiny.onnx, { ...tiny.config, n_layer: 5 }, 'g'), /config\.json says 5 layers but the graph has 1/);
 });

@@ -226,6 +226,7 @@ export function findAttention(g: GraphModel, idsName: string): FoundAttention[] 
     found.push({ softmax: sm.name ?? '', probs: sm.output![0], q: qName, kT: kTName, k, rank, scale: tr.scale, masked: tr.masked, diff: traceDifference(g, sm.output![0], ids) });
   }
   pairSeparateSoftmaxes(g, found, ids);
+  for (const f of found) if (!f.diff) checkWeightsUsedAsIs(g, f);
   if (!found.length) {
     throw new RewriteError(`no decomposed attention (Softmax over a masked, scaled MatMul of Q and Kᵀ) was found in the graph's ${g.nodes.length} nodes. ${EAGER_EXPORT_HELP}`);
   }
@@ -248,6 +249,24 @@ function pairSeparateSoftmaxes(g: GraphModel, found: FoundAttention[], ids: Set<
       f.diff = { ...sub, pairing: 'halves', perToken: g.dependsOn(sub.lambda, ids) };
       found.splice(found.indexOf(other), 1);
       break;
+    }
+  }
+}
+
+/** What may read a plain softmax's weights without changing them: reshaping, slicing, casting, and the MatMul with V. */
+const READS_AS_IS = new Set([...PASS_FORWARD, 'Dropout', 'Concat', 'Transpose']);
+
+/**
+ * A layer read as plain softmax attention must use its softmax's weights as they are. If the graph changes them
+ * first (scales, adds, subtracts in a way the rewriter did not recognise as DIFF), what the inspector would show is
+ * not what the model used: refuse instead.
+ */
+function checkWeightsUsedAsIs(g: GraphModel, f: FoundAttention): void {
+  const { derived } = derivedFrom(g, f.probs);
+  for (const t of derived) {
+    for (const c of g.consumers.get(t) ?? []) {
+      if (READS_AS_IS.has(c.op_type) || (c.op_type === 'MatMul' && c.input![0] === t)) continue;
+      throw new RewriteError(`the attention weights of Softmax "${f.softmax}" go through ${c.op_type} "${c.name ?? ''}" before they mix the values, so the weights the model uses are not the softmax the inspector would show (a difference of maps or a re-weighting it does not recognise). Export the model with training/export_model.py, which records what it computes.`);
     }
   }
 }
