@@ -180,20 +180,10 @@ function findSubtraction(g: GraphModel, first: Set<string>, second: Set<string>)
 /** Follows a Softmax's output to A1 − λ·A2: returns λ, the A2 tensor and how the heads pair, when it is there. */
 function traceDifference(g: GraphModel, probs: string, ids: Set<string>): FoundAttention['diff'] {
   const { derived, pairing } = derivedFrom(g, probs);
-  for (const t of derived) {
-    for (const sub of g.consumers.get(t) ?? []) {
-      if (sub.op_type !== 'Sub' || sub.input![0] !== t) continue;
-      const mul = g.producer.get(sub.input![1]);
-      if (!mul || mul.op_type !== 'Mul') continue;
-      const [x, y] = mul.input!;
-      const a2 = derived.has(x) ? x : derived.has(y) ? y : undefined;
-      if (!a2) continue;
-      const lambda = a2 === x ? y : x;
-      if (!pairing) throw new RewriteError('the graph subtracts two attention maps, but how their heads pair (adjacent or halves) could not be read from it; export it with training/export_model.py, which records the pairing');
-      return { lambda, a2, pairing, perToken: g.dependsOn(lambda, ids) };
-    }
-  }
-  return undefined;
+  const sub = findSubtraction(g, derived, derived);
+  if (!sub) return undefined;
+  if (!pairing) throw new RewriteError('the graph subtracts two attention maps, but how their heads pair (adjacent or halves) could not be read from it; export it with training/export_model.py, which records the pairing');
+  return { ...sub, pairing, perToken: g.dependsOn(sub.lambda, ids) };
 }
 
 /** Every decomposed attention in node order (one per layer), or a RewriteError that says why the graph cannot be read. */
