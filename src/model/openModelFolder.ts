@@ -9,7 +9,7 @@ import { mkdir, readFile, readdir, realpath, rename, rm, stat, writeFile } from 
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { parseManifest } from '../core/manifest';
-import { RewriteError, readHfConfig, rewriteForInspection } from '../core/onnx/attentionRewrite';
+import { readHfConfig, rewriteForInspection } from '../core/onnx/attentionRewrite';
 import { TextTokenizer } from '../core/tokenizer';
 import { PackageError, sizeProblem, validatePackage, type ModelPackage } from './packageValidator';
 
@@ -93,7 +93,7 @@ export async function openModelFolder(folder: string, o: OpenOptions): Promise<P
   if (tooBig) throw new PackageError([tooBig]);
 
   const stamps = [onnxPath, tokPath, ...(hasConfig ? [configPath] : [])];
-  const key = hash(JSON.stringify([REWRITER_VERSION, ...(await Promise.all(stamps.map(async (p) => [p, (await stat(p)).size, (await stat(p)).mtimeMs])))]));
+  const key = hash(JSON.stringify([REWRITER_VERSION, ...(await Promise.all(stamps.map(async (p) => stat(p).then((s) => [p, s.size, s.mtimeMs]))))]));
   const name = slug(path.basename(real));
   const id = `${name}-${hash(real)}`;
   const cacheDir = path.join(o.cacheRoot, `${id}-${key}`);
@@ -114,8 +114,9 @@ export async function openModelFolder(folder: string, o: OpenOptions): Promise<P
   } catch (e) {
     throw new PackageError([`${tokPath}: ${e instanceof Error ? e.message : String(e)}`]);
   }
-  const ids = [...Object.values(tokenizerJson.model?.vocab ?? {}), ...(tokenizerJson.added_tokens ?? []).map((t) => t.id)];
-  const tokenizerVocab = ids.length ? Math.max(...ids) + 1 : 0;
+  // A loop, not Math.max(...ids): vocabularies of 150 K entries overflow the argument list.
+  let tokenizerVocab = 0;
+  for (const id of [...Object.values(tokenizerJson.model?.vocab ?? {}), ...(tokenizerJson.added_tokens ?? []).map((t) => t.id)]) tokenizerVocab = Math.max(tokenizerVocab, id + 1);
   let config: unknown;
   if (hasConfig) {
     try {
@@ -135,7 +136,6 @@ export async function openModelFolder(folder: string, o: OpenOptions): Promise<P
       files: { onnx: 'model.onnx', tokenizer: 'tokenizer.json' },
     });
   } catch (e) {
-    if (e instanceof RewriteError) throw new PackageError([`${onnxPath}: ${e.message}`]);
     throw new PackageError([`${onnxPath}: ${e instanceof Error ? e.message : String(e)}`]);
   }
   const parsed = parseManifest(result.manifest, `${onnxPath} (rewritten manifest)`);
@@ -154,7 +154,7 @@ export async function openModelFolder(folder: string, o: OpenOptions): Promise<P
     if (!(await isFile(path.join(cacheDir, 'manifest.json')))) throw e; // another window wrote it first: fine
   }
   const pkg = await validatePackage(cacheDir, { maxBytes: o.maxBytes + 2 ** 20, limitSetting: o.limitSetting });
-  return { id, source: real, pkg, rewritten: true, notes: result.notes };
+  return { id, source: real, pkg, rewritten: true, notes: pkg.manifest.source?.notes ?? [] };
 }
 
 /** openModelFolder in a worker thread (`workerFile`: the bundled openModelWorker.js), so the caller's thread stays free. */

@@ -1,7 +1,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { expectedOutputNames, parseManifest, type Manifest } from '../core/manifest';
-import { readGraphIo } from '../core/onnx/graphInfo';
+import { GraphModel } from '../core/onnx/graphModel';
 
 export interface ModelPackage {
   folder: string;
@@ -69,7 +69,7 @@ export async function validatePackage(folder: string, opts: { maxBytes?: number;
   if (tooBig) throw new PackageError([tooBig]);
   let io;
   try {
-    io = readGraphIo(await readFile(onnxPath)); // a Buffer: protobufjs then slices views, not copies
+    io = new GraphModel(await readFile(onnxPath)); // a Buffer: protobufjs then slices views, not copies
   } catch (e) {
     throw new PackageError([`${onnxPath}: ${e instanceof Error ? e.message : e}`]);
   }

@@ -31,7 +31,7 @@ export const EAGER_EXPORT_HELP =
   'Export the model with eager (decomposed) attention instead: with transformers, load it with ' +
   'attn_implementation="eager" and export without ONNX Runtime\'s transformer optimizer (for optimum-cli: ' +
   '`optimum-cli export onnx --model <id> --task text-generation --no-post-process <dir>`), or write a model package ' +
-  'with Q/K outputs: `python3 training/export_model.py --help`.';
+  'with Q/K outputs with the exporter in Attention Inspector\'s repository (`python3 training/export_model.py --help`).';
 
 export class RewriteError extends Error {}
 
@@ -44,8 +44,6 @@ export interface ModelConfig {
   layers?: number;
   vocabSize?: number;
   maxContext?: number;
-  ropeTheta?: number;
-  modelType?: string;
 }
 
 export function readHfConfig(json: unknown): ModelConfig {
@@ -64,8 +62,6 @@ export function readHfConfig(json: unknown): ModelConfig {
     layers: num('num_hidden_layers', 'n_layer', 'n_layers'),
     vocabSize: num('vocab_size'),
     maxContext: num('max_position_embeddings', 'n_positions', 'n_ctx', 'block_size'),
-    ropeTheta: num('rope_theta'),
-    modelType: typeof c.model_type === 'string' ? c.model_type : undefined,
   };
 }
 
@@ -81,7 +77,9 @@ export interface FoundAttention {
   rank: number;
   /** Everything multiplied onto Q·Kᵀ between the MatMul and the Softmax; NaN when it is computed at run time. */
   scale: number;
-  masked: boolean;
+  /** Tensors derived from `probs` by reshaping and slicing, and the head pairing those operations imply. */
+  derived: Set<string>;
+  pairing: 'adjacent' | 'halves' | undefined;
   diff?: { lambda: string; a2: string; pairing: 'adjacent' | 'halves'; perToken: boolean };
   /** DIFF computed with two softmaxes: the one that gives A2 (its Q/K are the second half of the layer's heads). */
   second?: FoundAttention;
@@ -178,11 +176,10 @@ function findSubtraction(g: GraphModel, first: Set<string>, second: Set<string>)
 }
 
 /** Follows a Softmax's output to A1 − λ·A2: returns λ, the A2 tensor and how the heads pair, when it is there. */
-function traceDifference(g: GraphModel, probs: string, ids: Set<string>): FoundAttention['diff'] {
-  const { derived, pairing } = derivedFrom(g, probs);
+function traceDifference(g: GraphModel, { derived, pairing }: Pick<FoundAttention, 'derived' | 'pairing'>, ids: Set<string>): FoundAttention['diff'] {
   const sub = findSubtraction(g, derived, derived);
   if (!sub) return undefined;
-  if (!pairing) throw new RewriteError('the graph subtracts two attention maps, but how their heads pair (adjacent or halves) could not be read from it; export it with training/export_model.py, which records the pairing');
+  if (!pairing) throw new RewriteError('the graph subtracts two attention maps, but how their heads pair (adjacent or halves) could not be read from it; export it with the exporter in Attention Inspector\'s repository (training/export_model.py), which records the pairing');
   return { ...sub, pairing, perToken: g.dependsOn(sub.lambda, ids) };
 }
 
@@ -213,7 +210,9 @@ export function findAttention(g: GraphModel, idsName: string): FoundAttention[] 
     const kp = g.producer.get(kTName);
     const swapLast = (p: number[] | undefined) => !!p && p.length === rank && p.every((v, i) => (i < rank - 2 ? v === i : v === (i === rank - 2 ? rank - 1 : rank - 2)));
     const k = kp?.op_type === 'Transpose' && swapLast(g.attr(kp, 'perm')?.ints?.map(Number)) ? kp.input![0] : undefined;
-    found.push({ softmax: sm.name ?? '', probs: sm.output![0], q: qName, kT: kTName, k, rank, scale: tr.scale, masked: tr.masked, diff: traceDifference(g, sm.output![0], ids) });
+    const f: FoundAttention = { softmax: sm.name ?? '', probs: sm.output![0], q: qName, kT: kTName, k, rank, scale: tr.scale, ...derivedFrom(g, sm.output![0]) };
+    f.diff = traceDifference(g, f, ids);
+    found.push(f);
   }
   pairSeparateSoftmaxes(g, found, ids);
   for (const f of found) if (!f.diff) checkWeightsUsedAsIs(g, f);
@@ -228,12 +227,11 @@ export function findAttention(g: GraphModel, idsName: string): FoundAttention[] 
  * softmax joins the first as its `second`, and the layer's Q/K become [Q1; Q2] along the head axis ("halves").
  */
 function pairSeparateSoftmaxes(g: GraphModel, found: FoundAttention[], ids: Set<string>): void {
-  const sets = new Map(found.map((f) => [f, derivedFrom(g, f.probs).derived]));
   for (const f of [...found]) {
     if (f.diff || f.second || !found.includes(f)) continue;
     for (const other of found) {
       if (other === f || other.diff || other.second) continue;
-      const sub = findSubtraction(g, sets.get(f)!, sets.get(other)!);
+      const sub = findSubtraction(g, f.derived, other.derived);
       if (!sub) continue;
       f.second = other;
       f.diff = { ...sub, pairing: 'halves', perToken: g.dependsOn(sub.lambda, ids) };
@@ -252,11 +250,10 @@ const READS_AS_IS = new Set([...PASS_FORWARD, 'Dropout', 'Concat', 'Transpose'])
  * not what the model used: refuse instead.
  */
 function checkWeightsUsedAsIs(g: GraphModel, f: FoundAttention): void {
-  const { derived } = derivedFrom(g, f.probs);
-  for (const t of derived) {
+  for (const t of f.derived) {
     for (const c of g.consumers.get(t) ?? []) {
       if (READS_AS_IS.has(c.op_type) || (c.op_type === 'MatMul' && c.input![0] === t)) continue;
-      throw new RewriteError(`the attention weights of Softmax "${f.softmax}" go through ${c.op_type} "${c.name ?? ''}" before they mix the values, so the weights the model uses are not the softmax the inspector would show (a difference of maps or a re-weighting it does not recognise). Export the model with training/export_model.py, which records what it computes.`);
+      throw new RewriteError(`the attention weights of Softmax "${f.softmax}" go through ${c.op_type} "${c.name ?? ''}" before they mix the values, so the weights the model uses are not the softmax the inspector would show (a difference of maps or a re-weighting it does not recognise). Export it with the exporter in Attention Inspector's repository (training/export_model.py), which records what it computes.`);
     }
   }
 }
@@ -288,9 +285,8 @@ export interface RewriteOptions {
 
 export interface RewriteResult {
   bytes: Uint8Array;
-  /** A manifest object for parseManifest (which checks it like any package's). */
+  /** A manifest object for parseManifest (which checks it like any package's); its source.notes say what was assumed. */
   manifest: Record<string, unknown>;
-  notes: string[];
 }
 
 const OUT = 'attention_inspector';
@@ -368,9 +364,15 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
     nodes.push({ name: fresh(`${name}/node`), op_type: 'Identity', input: [input], output: [name] });
     output(name);
   };
-  const int64 = (name: string, values: number[]) => {
-    const n = fresh(name);
-    initializer.push({ name: n, dims: [values.length], data_type: ElemType.INT64, raw_data: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) });
+  /** One int64 initializer per value list, shared by every layer that needs it. */
+  const int64s = new Map<string, string>();
+  const int64 = (values: number[]) => {
+    let n = int64s.get(values.join(','));
+    if (!n) {
+      n = fresh(`${OUT}/c/${values.join('_')}`);
+      int64s.set(values.join(','), n);
+      initializer.push({ name: n, dims: [values.length], data_type: ElemType.INT64, raw_data: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) });
+    }
     return n;
   };
   const swap = rank === 4 ? [0, 1, 3, 2] : [0, 2, 1];
@@ -407,9 +409,9 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
       const rows = fresh(`${OUT}/lambda_${l}/rows`);
       const target = fresh(`${OUT}/lambda_${l}/target`);
       nodes.push({ name: fresh(`${shape}/node`), op_type: 'Shape', input: [f.diff.a2], output: [shape] });
-      nodes.push({ name: fresh(`${lead}/node`), op_type: 'Slice', input: [shape, int64(`${OUT}/c/zero`, [0]), int64(`${OUT}/c/two`, [2]), int64(`${OUT}/c/axis0`, [0])], output: [lead] });
-      nodes.push({ name: fresh(`${rows}/node`), op_type: 'Slice', input: [shape, int64(`${OUT}/c/m2`, [-2]), int64(`${OUT}/c/m1`, [-1]), int64(`${OUT}/c/axis0b`, [0])], output: [rows] });
-      nodes.push({ name: fresh(`${target}/node`), op_type: 'Concat', input: [lead, rows, int64(`${OUT}/c/one`, [1])], output: [target], attribute: [{ name: 'axis', type: 2, i: 0 }] });
+      nodes.push({ name: fresh(`${lead}/node`), op_type: 'Slice', input: [shape, int64([0]), int64([2]), int64([0])], output: [lead] });
+      nodes.push({ name: fresh(`${rows}/node`), op_type: 'Slice', input: [shape, int64([-2]), int64([-1]), int64([0])], output: [rows] });
+      nodes.push({ name: fresh(`${target}/node`), op_type: 'Concat', input: [lead, rows, int64([1])], output: [target], attribute: [{ name: 'axis', type: 2, i: 0 }] });
       nodes.push({ name: fresh(`${OUT}/lambda_${l}/node`), op_type: 'Expand', input: [f.diff.lambda, target], output: [`${OUT}/lambda_${l}`] });
       output(`${OUT}/lambda_${l}`);
     }
@@ -453,7 +455,7 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
     evaluation: {},
     source: { kind: 'rewritten-onnx', path: o.sourcePath, notes },
   };
-  return { bytes: out, manifest, notes };
+  return { bytes: out, manifest };
 }
 
 /** How the engine feeds a graph input other than the ids, from its name and declared shape. */
