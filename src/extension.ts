@@ -39,9 +39,9 @@ export interface AttentionInspectorApi {
 
 export function activate(context: vscode.ExtensionContext): AttentionInspectorApi {
   const log = vscode.window.createOutputChannel('Attention Inspector', { log: true });
-  const panel = new PanelProvider(context.extensionUri, log);
-  const status = new StatusItem(panel);
   const models = new ModelStore(context.extensionUri, context.globalStorageUri);
+  const panel = new PanelProvider(context.extensionUri, log, (m) => models.upload(m));
+  const status = new StatusItem(panel);
   const inspector = new Inspector(panel, models, status, log);
   let lastModel = 'twin-diff';
 
@@ -73,7 +73,7 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
     analyzeText: async (text, model = 'twin-diff') => {
       lastModel = model;
       const { ids, spans } = await models.tokenize(model, text);
-      return { info: await panel.analyze(model, ids, models.upload(model)), spans };
+      return { info: await panel.analyze(model, ids), spans };
     },
     rows: (query, model = lastModel) => panel.rows(model, query),
     query: (q, model = lastModel) => panel.query(model, q),

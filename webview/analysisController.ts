@@ -11,8 +11,6 @@ import { ort } from './engine/ortRuntime';
 
 export class AnalysisController {
   private readonly engines = new Map<string, Promise<AttentionEngine>>();
-  /** Largest |Q/K attention − the graph's softmax| of each user model's check (NaN: not checked). */
-  private readonly verified = new Map<string, number>();
   /** Users' model packages the host sent (bundled ones are fetched from the extension). */
   private readonly packages = new Map<string, { manifest: Manifest; onnx: Uint8Array }>();
   /** The latest analysis of each model (the twins are compared on the same text, so both stay). */
@@ -37,8 +35,7 @@ export class AnalysisController {
           // A graph the extension rewrote also outputs its softmax: Q/K are checked against it once.
           const m = pkg.manifest;
           const ids = Array.from({ length: Math.min(32, m.maxContext) }, (_, i) => (i * 7919 + 13) % m.vocabSize);
-          const v = await engine.verify(ids);
-          this.verified.set(model, v.maxError);
+          await engine.verify(ids);
           return engine;
         }
         const base = `${this.modelsBase}${model}/`;
@@ -74,7 +71,7 @@ export class AnalysisController {
     }
     this.packages.set(model, { manifest: parsed.manifest, onnx });
     const engine = await this.engine(model, backend);
-    return { model, readFrom: engine.readFrom, tokenLimit: engine.tokenLimit, maxError: this.verified.get(model) ?? Number.NaN };
+    return { model, readFrom: engine.readFrom, tokenLimit: engine.tokenLimit, maxError: engine.maxCheckError };
   }
 
   async run(model: string, backend: Backend, ids: Int32Array): Promise<AnalysisInfo> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseToWebview, type BackendPreference, type ToHost, type ToWebview } from '../src/core/protocol';
+import { parseToWebview, type BackendPreference, type Capabilities, type ToHost, type ToWebview } from '../src/core/protocol';
 import { AnalysisController } from './analysisController';
 import { detectCapabilities } from './capabilities';
 import { configureOrt } from './engine/ortRuntime';
@@ -56,6 +56,14 @@ function safeJsonArray(s: string | undefined): string[] {
   }
 }
 
+/** Every model run starts here: the runtime files must be there, the backend is chosen, ORT is pointed at its files. */
+async function runtimeFor(preference: BackendPreference): Promise<Capabilities> {
+  if (missingFiles.length) throw new Error(`files missing from the extension: ${missingFiles.join(', ')}`);
+  const caps = await detectCapabilities(preference);
+  await configureOrt(ortBase);
+  return caps;
+}
+
 async function handle(msg: ToWebview): Promise<void> {
   switch (msg.method) {
     case 'config/didChange':
@@ -71,10 +79,8 @@ async function handle(msg: ToWebview): Promise<void> {
       state.error = undefined;
       render();
       try {
-        if (missingFiles.length) throw new Error(`files missing from the extension: ${missingFiles.join(', ')}`);
-        const caps = await detectCapabilities(msg.backendPreference);
+        const caps = await runtimeFor(msg.backendPreference);
         log('info', `probe ${msg.id}: ${msg.tokens} tokens on ${caps.backend}`);
-        await configureOrt(ortBase);
         const resp = await fetch(probeUrl);
         if (!resp.ok) throw new Error(`the probe model could not be loaded from the extension (HTTP ${resp.status})`);
         const model = new Uint8Array(await resp.arrayBuffer());
@@ -100,17 +106,14 @@ async function handle(msg: ToWebview): Promise<void> {
     }
     case 'analysis/run':
       return answer('analysis/run/done', msg.id, async () => {
-        if (missingFiles.length) throw new Error(`files missing from the extension: ${missingFiles.join(', ')}`);
-        const caps = await detectCapabilities(msg.backendPreference);
-        await configureOrt(ortBase);
+        const caps = await runtimeFor(msg.backendPreference);
         const result = await analyses.run(msg.model, caps.backend, msg.ids);
         log('info', `analysis ${msg.id}: ${result.tokens} tokens with ${result.model} on ${result.backend}`);
         return result;
       });
     case 'model/load':
       return answer('model/load/done', msg.id, async () => {
-        const caps = await detectCapabilities(msg.backendPreference);
-        await configureOrt(ortBase);
+        const caps = await runtimeFor(msg.backendPreference);
         const r = await analyses.load(msg.model, msg.manifest, msg.onnx, caps.backend);
         log('info', `model ${msg.model} loaded (${(msg.onnx.byteLength / 2 ** 20).toFixed(1)} MB) on ${caps.backend}: attention read from ${r.readFrom === 'qk' ? 'Q/K' : `the softmax outputs (Q/K differ by ${r.maxError.toExponential(1)}), inputs up to ${r.tokenLimit} tokens`}`);
         return r;

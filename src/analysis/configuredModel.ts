@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { Inspector } from '../inspector/inspector';
-import { resolveModelPath } from '../model/modelPath';
-import { modelPathDecision, type ModelStore } from './modelStore';
+import { modelPathDecision, resolveModelPath } from '../model/modelPath';
+import type { ModelStore } from './modelStore';
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 

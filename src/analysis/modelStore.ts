@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { TextTokenizer, type TokenSpan } from '../core/tokenizer';
 import { openModelFolderInWorker, type PreparedModel } from '../model/openModelFolder';
 import { validatePackage, type ModelPackage } from '../model/packageValidator';
-export { modelPathDecision } from '../model/modelPath';
+import type { ModelUpload } from '../panel/panelProvider';
 
 export const BUNDLED_MODELS = ['twin-diff', 'twin-softmax'] as const;
 export type BundledModel = (typeof BUNDLED_MODELS)[number];
@@ -54,10 +54,6 @@ export class ModelStore {
     return [...this.user.values()];
   }
 
-  prepared(id: string): PreparedModel | undefined {
-    return this.user.get(id);
-  }
-
   /** The model trained identically with the other attention, when there is one (the bundled pair). */
   twinOf(id: string): string | undefined {
     return isBundled(id) ? BUNDLED_TWIN[id] : undefined;
@@ -80,7 +76,7 @@ export class ModelStore {
   }
 
   /** For a user's model, what the panel needs to receive it (bundled models are fetched by the panel itself). */
-  upload(id: string): { version: string; read: () => Promise<{ manifest: unknown; onnx: Uint8Array }> } | undefined {
+  upload(id: string): ModelUpload | undefined {
     const u = this.user.get(id);
     if (!u) return undefined;
     return {

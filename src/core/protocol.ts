@@ -238,9 +238,19 @@ function checkAnalysisInfo(v: unknown): string | null {
   if (!isNum(v.runMs)) return 'result.runMs must be a finite number';
   if (!['softmax', 'diff-v1', 'diff-v2'].includes(v.attention as string)) return 'result.attention must be softmax, diff-v1 or diff-v2';
   if (!isBool(v.valueWeighted)) return 'result.valueWeighted must be a boolean';
+  return checkReadFrom(v);
+}
+
+/** Where attention is read from and the input limit: in analysis results and model-load results alike. */
+function checkReadFrom(v: Obj): string | null {
   if (v.readFrom !== 'qk' && v.readFrom !== 'probs') return 'result.readFrom must be "qk" or "probs"';
   if (!isInt(v.tokenLimit) || v.tokenLimit < 1) return 'result.tokenLimit must be a positive integer';
   return null;
+}
+
+function checkModelLoad(v: unknown): string | null {
+  if (!isObj(v) || !isStr(v.model) || !MODEL_NAME.test(v.model)) return 'result.model must be a package name';
+  return checkReadFrom(v) ?? (typeof v.maxError === 'number' ? null : 'result.maxError must be a number');
 }
 
 function checkRows(v: unknown): string | null {
@@ -336,12 +346,7 @@ export function parseToHost(raw: unknown): Parsed<ToHost> {
     case 'analysis/rows/done':
       return parseDone(raw, checkRows);
     case 'model/load/done':
-      return parseDone(raw, (v) => {
-        if (!isObj(v) || !isStr(v.model) || !MODEL_NAME.test(v.model)) return 'result.model must be a package name';
-        if (v.readFrom !== 'qk' && v.readFrom !== 'probs') return 'result.readFrom must be "qk" or "probs"';
-        if (!isInt(v.tokenLimit) || v.tokenLimit < 1) return 'result.tokenLimit must be a positive integer';
-        return typeof v.maxError === 'number' ? null : 'result.maxError must be a number';
-      });
+      return parseDone(raw, checkModelLoad);
     case 'analysis/query/done':
       return parseDone(raw, checkTensorPayload);
     case 'export/png/done':

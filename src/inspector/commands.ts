@@ -84,9 +84,9 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
         if (!isViewId(arg)) throw new Error(`unknown view "${String(arg)}"`);
         return inspector.setView(arg);
       }
-      const m = models.prepared(inspector.model)?.pkg.manifest;
-      const diff = m ? m.attention !== 'softmax' : inspector.model === 'twin-diff';
-      const norms = m ? !!m.outputs.valueNorm : true;
+      const m = (await models.load(inspector.model)).pkg.manifest;
+      const diff = m.attention !== 'softmax';
+      const norms = !!m.outputs.valueNorm;
       const probs = panel.modelLoad(inspector.model)?.readFrom === 'probs';
       const items = VIEWS.map((v) => ({
         label: v.label,
@@ -131,11 +131,7 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
         if (path.isAbsolute(arg)) return openModel(arg);
         throw new Error(`unknown model "${arg}": the bundled models are ${BUNDLED_MODELS.join(', ')}; give a model folder's absolute path to open your own`);
       }
-      const manifestDetail = (id: string) => {
-        const m = models.prepared(id)?.pkg.manifest;
-        return m ? `${m.attention}, ${m.layers} layers × ${m.heads} heads — ${models.prepared(id)!.source}` : '';
-      };
-      type Item = vscode.QuickPickItem & { m?: string; open?: true };
+      type Item = vscode.QuickPickItem & { m?: string };
       const items: Item[] = [
         ...BUNDLED_MODELS.map((m) => ({
           label: m,
@@ -143,9 +139,14 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
           detail: m === 'twin-diff' ? 'bundled: differential attention (DIFF V1), 4 layers, 2 heads' : 'bundled: softmax twin, 4 layers, 4 heads, trained identically',
           m,
         })),
-        ...models.userModels().map((u) => ({ label: u.id, description: u.id === inspector.model ? 'current' : u.rewritten ? 'ONNX, rewritten' : 'model package', detail: manifestDetail(u.id), m: u.id })),
+        ...models.userModels().map((u) => ({
+          label: u.id,
+          description: u.id === inspector.model ? 'current' : u.rewritten ? 'ONNX, rewritten' : 'model package',
+          detail: `${u.pkg.manifest.attention}, ${u.pkg.manifest.layers} layers × ${u.pkg.manifest.heads} heads — ${u.source}`,
+          m: u.id,
+        })),
         { label: '', kind: vscode.QuickPickItemKind.Separator },
-        { label: '$(folder-opened) Open Model Folder…', detail: 'a model package (manifest.json), or an ONNX language model folder (onnx/model.onnx, tokenizer.json, config.json)', open: true },
+        { label: '$(folder-opened) Open Model Folder…', detail: 'a model package (manifest.json), or an ONNX language model folder (onnx/model.onnx, tokenizer.json, config.json)' },
       ];
       const pick = await vscode.window.showQuickPick(items, { title: 'Attention Inspector: model', placeHolder: 'The bundled twins are compared with Compare With Twin' });
       if (!pick) return undefined;

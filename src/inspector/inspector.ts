@@ -131,7 +131,7 @@ export class Inspector implements vscode.Disposable {
     const { pkg, tokenizer } = await this.models.load(this.model);
     // A user's model is loaded (and checked) in the panel first: its attention may have to be read from full maps,
     // which limits the window.
-    const loaded = await this.panel.ensureModel(this.model, this.models.upload(this.model));
+    const loaded = await this.panel.ensureModel(this.model);
     const maxTokens = Math.max(2, Math.min(cfg().get<number>('maxTokens', 2048), pkg.manifest.maxContext, loaded?.tokenLimit ?? Infinity));
     if (loaded?.readFrom === 'probs') {
       const key = `probs:${this.model}`;
@@ -157,7 +157,7 @@ export class Inspector implements vscode.Disposable {
     const work = (async () => {
       for (const m of models) {
         if (m !== this.model) await this.checkSameTokens(m, session);
-        const info = await this.panel.analyze(m, ids, this.models.upload(m));
+        const info = await this.panel.analyze(m, ids);
         if (gen !== this.generation) return undefined;
         session.runs.set(m, info);
       }
@@ -233,7 +233,7 @@ export class Inspector implements vscode.Disposable {
     if (s.runs.has(model)) return;
     await this.checkSameTokens(model, s);
     const gen = this.generation;
-    const info = await this.withProgress(`Attention Inspector: analysing with ${model}`, `analysing with ${model}`, this.panel.analyze(model, s.ids, this.models.upload(model)), () => undefined);
+    const info = await this.withProgress(`Attention Inspector: analysing with ${model}`, `analysing with ${model}`, this.panel.analyze(model, s.ids), () => undefined);
     if (gen !== this.generation || this.session !== s) throw new Error('the analysis was replaced while the twin ran; run the command again');
     s.runs.set(model, info);
   }
@@ -372,19 +372,19 @@ export class Inspector implements vscode.Disposable {
     const where = `${describeSelection(this.selection)} · ${viewInfo(this.view).label}`;
     let a1: Float32Array | undefined;
     let l2: Float32Array | undefined;
-    if (info.lambdas.length && this.view === 'model' && this.direction === 'attendsTo') {
-      const r = await s.rows(this.model, t);
+    const split = info.lambdas.length > 0 && this.view === 'model' && this.direction === 'attendsTo';
+    const perToken = info.attention === 'diff-v2';
+    const r = split || perToken ? await s.rows(this.model, t) : undefined;
+    if (split && r) {
       a1 = selectRow(r.a1!, r.layers, r.heads, r.tokens, this.selection);
       l2 = selectRow(lambdaA2(r.a1!, r.a), r.layers, r.heads, r.tokens, this.selection);
     }
-    let lambdas = info.lambdas.length ? (this.selection.layer === 'all' ? info.lambdas : [info.lambdas[this.selection.layer]]) : undefined;
-    const perToken = info.attention === 'diff-v2';
-    if (perToken) {
+    const layers = this.selection.layer === 'all' ? Array.from({ length: info.layers }, (_, l) => l) : [this.selection.layer];
+    let lambdas = info.lambdas.length ? layers.map((l) => info.lambdas[l]) : undefined;
+    if (r?.lambda && perToken) {
       // λ varies per token and head: this token's, averaged over the selected heads of each selected layer.
-      const r = await s.rows(this.model, t);
-      const layers = this.selection.layer === 'all' ? Array.from({ length: r.layers }, (_, l) => l) : [this.selection.layer];
-      const heads = typeof this.selection.head === 'number' ? [this.selection.head] : Array.from({ length: r.heads }, (_, h) => h);
-      lambdas = r.lambda ? layers.map((l) => heads.reduce((acc, h) => acc + r.lambda![l * r.heads + h], 0) / heads.length) : undefined;
+      const head = typeof this.selection.head === 'number' ? this.selection.head : 'mean';
+      lambdas = layers.map((l) => selectRow(r.lambda!, r.layers, r.heads, 1, { layer: l, head })[0]);
     }
     let twin: { model: string; where: string; weights: Float32Array } | undefined;
     const tm = this.models.twinOf(this.model);
@@ -456,9 +456,9 @@ export class Inspector implements vscode.Disposable {
   }
 
   async setCompare(on: boolean): Promise<void> {
-    if (on) this.twin(); // no twin: refused before anything changes
+    const twin = on ? this.twin() : undefined; // no twin: refused before anything changes
     this.compare = on;
-    if (on && this.session && !this.session.stale) await this.ensureRun(this.twin());
+    if (twin && this.session && !this.session.stale) await this.ensureRun(twin);
     this.repaint();
   }
 

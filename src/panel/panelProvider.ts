@@ -55,6 +55,8 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
+    /** A user's model package by id (undefined for bundled models, which the webview fetches itself). */
+    private readonly uploads: (model: string) => ModelUpload | undefined = () => undefined,
   ) {
     this.disposables.push(this.onDidChangeCapabilitiesEmitter, this.onDidSelectHeadEmitter, this.onDidFocusTokenEmitter, this.onDidResetEmitter);
   }
@@ -199,10 +201,10 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
 
   /**
    * Runs a model on token ids in the webview; the analysis stays there until the next one replaces it. A user's
-   * model (`pkg` given) is sent to the webview first, once per webview and package version.
+   * model is sent to the webview first (ensureModel).
    */
-  async analyze(model: string, ids: Int32Array, pkg?: ModelUpload): Promise<AnalysisInfo> {
-    await this.ensureModel(model, pkg);
+  async analyze(model: string, ids: Int32Array): Promise<AnalysisInfo> {
+    await this.ensureModel(model);
     return this.request('analysis', (id) => ({ method: 'analysis/run', id, backendPreference: backendPreference(), model, ids }));
   }
 
@@ -215,7 +217,8 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
    * Sends a user's model to the webview (once per webview and package version); the answer says where its attention
    * is read from and how long an input may be. Bundled models need nothing (undefined).
    */
-  async ensureModel(model: string, pkg: ModelUpload | undefined): Promise<ModelLoadResult | undefined> {
+  async ensureModel(model: string): Promise<ModelLoadResult | undefined> {
+    const pkg = this.uploads(model);
     if (!pkg) return undefined;
     const have = this.loadedModels.get(model);
     if (have?.version === pkg.version) return have.result;

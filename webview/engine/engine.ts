@@ -62,6 +62,7 @@ export class AttentionEngine {
   private generation = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private from: ReadFrom;
+  private checkError = Number.NaN;
 
   private constructor(
     private readonly ort: OrtModule,
@@ -76,6 +77,11 @@ export class AttentionEngine {
   /** Where this engine reads attention from (see verify). */
   get readFrom(): ReadFrom {
     return this.from;
+  }
+
+  /** Largest |attention from Q/K − the graph's softmax| found by verify (NaN until it has compared them). */
+  get maxCheckError(): number {
+    return this.checkError;
   }
 
   /** The longest input: the model's context, or less when full maps must be held (probsTokenLimit). */
@@ -107,6 +113,7 @@ export class AttentionEngine {
             for (let s = 0; s < m.qkHeads; s++) for (let j = 0; j < T; j++) maxError = Math.max(maxError, Math.abs(rows[s * T + j] - P.data[P.offset({ qkHead: s, token: i, key: j })]));
           }
         }
+        this.checkError = maxError;
         if (!(maxError < 1e-3)) this.from = 'probs';
         return { readFrom: this.from, maxError };
       } finally {
