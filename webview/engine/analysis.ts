@@ -61,6 +61,20 @@ export const yieldToEvents = (): Promise<void> =>
     c.port2.postMessage(0);
   });
 
+/**
+ * A P×P pooled map computed on the CPU in blocks of cell rows, yielding between them, so requests that arrive
+ * meanwhile (a hover's rows) are not held up for the whole T² pass.
+ */
+export async function mapInBlocks(T: number, P: number, pool: (cellRows: [number, number], out: Float32Array) => void): Promise<Float32Array> {
+  const data = new Float32Array(P * P);
+  const perBlock = Math.max(1, Math.floor((P * MAP_BLOCK_ENTRIES) / Math.max(1, (T * T) / 2)));
+  for (let r = 0; r < P; r += perBlock) {
+    pool([r, Math.min(P, r + perBlock)], data);
+    if (r + perBlock < P) await yieldToEvents();
+  }
+  return data;
+}
+
 /** ORT output tensors held by analyses and not yet disposed (their GPU buffers included). Tests read it. */
 export const liveOutputs = { count: 0 };
 
@@ -277,16 +291,7 @@ export class Analysis {
       const p = { ...x, scale: this.m.scale, lse: await this.lse(layer), s1, s2, lambda: await this.lambdaHead(layer, head), maxCells };
       const P = Math.min(this.tokens, maxCells);
       if (x.gpu) return { cells: P, data: await attentionMapGpu(this.device!, p, x.gpu) };
-      // On the CPU the map is computed in blocks of rows, yielding between them, so requests that arrive meanwhile
-      // (a hover's rows) are not held up for the whole T² pass.
-      const data = new Float32Array(P * P);
-      const T = this.tokens;
-      const perBlock = Math.max(1, Math.floor((P * MAP_BLOCK_ENTRIES) / Math.max(1, (T * T) / 2)));
-      for (let r = 0; r < P; r += perBlock) {
-        attentionMapCpu(p as Parameters<typeof attentionMapCpu>[0], [r, Math.min(P, r + perBlock)], data);
-        if (r + perBlock < P) await yieldToEvents();
-      }
-      return { cells: P, data };
+      return { cells: P, data: await mapInBlocks(this.tokens, P, (rows, out) => attentionMapCpu(p as Parameters<typeof attentionMapCpu>[0], rows, out)) };
     });
   }
 

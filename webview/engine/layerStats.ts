@@ -4,7 +4,7 @@
  * one pass. Same figures as the headStats kernel and its CPU twin (a unit test compares them).
  */
 import { lambdaRows, logitRow, type Tensor } from '../../src/core/attention';
-import { ROW_STATS, SMALL, reduceHeadStats, type HeadStats } from './kernels/headStats.cpu';
+import { ROW_STATS, reduceHeadStats, rowFigures, type HeadStats } from './kernels/headStats.cpu';
 
 interface StatsState {
   T: number;
@@ -45,27 +45,7 @@ function statsRows(q: Tensor, k: Tensor, scale: number, pairs: [number, number][
       const inv = 1 / sum;
       for (let j = 0; j <= i; j++) ps[j] *= inv;
     }
-    pairs.forEach(([s1, s2], h) => {
-      const lambda = lam[h * T + i];
-      const p1 = p[s1];
-      const p2 = s2 >= 0 ? p[s2] : undefined;
-      let e1 = 0, e2 = 0, neg = 0, small = 0, total = 0;
-      for (let j = 0; j <= i; j++) {
-        const a1 = p1[j];
-        if (a1 > 0) e1 -= a1 * Math.log(a1);
-        let a = a1;
-        if (p2) {
-          const a2 = p2[j];
-          if (a2 > 0) e2 -= a2 * Math.log(a2);
-          a = a1 - lambda * a2;
-        }
-        if (a < 0) neg -= a;
-        if (Math.abs(a) < SMALL) small++;
-        total += a;
-      }
-      const first = p2 ? p1[0] - lambda * p2[0] : p1[0];
-      rows[h].set([e1, e2, neg, small, first, total], i * ROW_STATS);
-    });
+    pairs.forEach(([s1, s2], h) => rows[h].set(rowFigures(p[s1], s2 >= 0 ? p[s2] : undefined, lam[h * T + i], i), i * ROW_STATS));
   }
 }
 

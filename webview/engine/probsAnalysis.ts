@@ -5,8 +5,10 @@
  * (probsTokenLimit); the what-if views need the logits and are refused. Everything runs on the CPU.
  */
 import { Strided, Tensor, lambdaRows } from '../../src/core/attention';
-import { ROW_STATS, SMALL, reduceHeadStats, type HeadStats } from './kernels/headStats.cpu';
-import { Analysis, MAP_BLOCK_ENTRIES, perLayer, yieldToEvents } from './analysis';
+import { ROW_STATS, reduceHeadStats, rowFigures, type HeadStats } from './kernels/headStats.cpu';
+import { Analysis, mapInBlocks, perLayer, yieldToEvents } from './analysis';
+import { poolMapRows } from './kernels/attentionMap.cpu';
+import { rolloutStepFromMeans } from './kernels/rollout.cpu';
 
 export class ProbsAnalysis extends Analysis {
   private maps(layer: number): Promise<Tensor> {
@@ -71,21 +73,7 @@ export class ProbsAnalysis extends Analysis {
       const T = this.tokens;
       const P = Math.min(T, maxCells);
       const rowOf = await this.headRows(layer, head);
-      const data = new Float32Array(P * P);
-      const perBlock = Math.max(1, Math.floor((P * MAP_BLOCK_ENTRIES) / Math.max(1, T * T)));
-      for (let r = 0; r < P; r++) {
-        for (let i = Math.floor((r * T) / P); i < Math.floor(((r + 1) * T) / P); i++) {
-          const a = rowOf(i);
-          for (let c = 0; c < P; c++) {
-            const j1 = Math.min(Math.floor(((c + 1) * T) / P), i + 1);
-            let best = data[r * P + c];
-            for (let j = Math.floor((c * T) / P); j < j1; j++) if (Math.abs(a[j]) > Math.abs(best)) best = a[j];
-            data[r * P + c] = best;
-          }
-        }
-        if ((r + 1) % perBlock === 0 && r + 1 < P) await yieldToEvents();
-      }
-      return { cells: P, data };
+      return { cells: P, data: await mapInBlocks(T, P, (rows, out) => poolMapRows(T, P, rows, rowOf, out)) };
     });
   }
 
@@ -98,23 +86,7 @@ export class ProbsAnalysis extends Analysis {
         const [s1, s2] = this.pair(h);
         const lam = lambdaRows(await this.lambdaHead(layer, h), T);
         const rows = new Float32Array(T * ROW_STATS);
-        for (let i = 0; i < T; i++) {
-          const p1 = this.row(P, s1, i);
-          const p2 = s2 >= 0 ? this.row(P, s2, i) : undefined;
-          let e1 = 0, e2 = 0, neg = 0, small = 0, sum = 0;
-          for (let j = 0; j <= i; j++) {
-            if (p1[j] > 0) e1 -= p1[j] * Math.log(p1[j]);
-            let a = p1[j];
-            if (p2) {
-              if (p2[j] > 0) e2 -= p2[j] * Math.log(p2[j]);
-              a -= lam[i] * p2[j];
-            }
-            if (a < 0) neg -= a;
-            if (Math.abs(a) < SMALL) small++;
-            sum += a;
-          }
-          rows.set([e1, e2, neg, small, p2 ? p1[0] - lam[i] * p2[0] : p1[0], sum], i * ROW_STATS);
-        }
+        for (let i = 0; i < T; i++) rows.set(rowFigures(this.row(P, s1, i), s2 >= 0 ? this.row(P, s2, i) : undefined, lam[i], i), i * ROW_STATS);
         out.push(reduceHeadStats(rows, T, s2 >= 0, lam));
         await yieldToEvents();
       }
@@ -126,24 +98,18 @@ export class ProbsAnalysis extends Analysis {
     return this.use(async () => {
       const T = this.tokens;
       if (!Number.isInteger(query) || query < 0 || query >= T) throw new Error(`query ${query} is outside 0..${T - 1}`);
-      let r = new Float32Array(T);
+      let r: Float32Array = new Float32Array(T);
       r[query] = 1;
       for (let l = this.m.layers - 1; l >= 0; l--) {
         const heads = await Promise.all(Array.from({ length: this.m.heads }, (_, h) => this.headRows(l, h)));
-        const next = new Float32Array(T);
-        for (let t = 0; t <= query; t++) {
-          if (r[t] === 0) continue;
+        r = rolloutStepFromMeans(T, query, r, (t) => {
           const mean = new Float64Array(t + 1);
           for (const rowOf of heads) {
             const a = rowOf(t);
             for (let j = 0; j <= t; j++) mean[j] += (mode === 'abs' ? Math.abs(a[j]) : Math.max(0, a[j])) / heads.length;
           }
-          let z = 0;
-          for (let j = 0; j <= t; j++) z += mean[j];
-          for (let j = 0; j <= t; j++) next[j] += r[t] * (z > 0 ? (0.5 * mean[j]) / z : 0);
-          next[t] += 0.5 * r[t];
-        }
-        r = next;
+          return mean;
+        });
       }
       return r;
     });

@@ -4,7 +4,7 @@
  * in row-major order on ties). a = exp(x1 − lse1) for softmax heads, exp(x1 − lse1) − λ·exp(x2 − lse2) for DIFF.
  * Cell r covers rows [⌊r·T/P⌋, ⌊(r+1)·T/P⌋), columns likewise; entries above the diagonal are 0.
  */
-import { lambdaRows, logitAt } from '../../../src/core/attention';
+import { lambdaRows, logitRow } from '../../../src/core/attention';
 import { validateQK, type QKInput, type QKShape } from './rowLse.cpu';
 
 export interface MapParams {
@@ -30,28 +30,41 @@ export function validateMap(x: MapShape): { T: number; H: number; P: number } {
   return { T, H, P: Math.min(T, x.maxCells) };
 }
 
+/**
+ * Signed max-|a| pooling of a causal T×T map into output rows [r0, r1) of P×P cells, from the map's rows: `row(i)`
+ * gives a_i,j for j ≤ i. Shared by this twin and by analyses that hold full maps (probsAnalysis.ts).
+ */
+export function poolMapRows(T: number, P: number, [r0, r1]: [number, number], row: (i: number) => ArrayLike<number>, out: Float32Array): void {
+  out.fill(0, r0 * P, r1 * P);
+  for (let r = r0; r < r1; r++) {
+    for (let i = Math.floor((r * T) / P); i < Math.floor(((r + 1) * T) / P); i++) {
+      const a = row(i);
+      for (let c = 0; c < P; c++) {
+        const j1 = Math.min(Math.floor(((c + 1) * T) / P), i + 1);
+        let best = out[r * P + c];
+        for (let j = Math.floor((c * T) / P); j < j1; j++) if (Math.abs(a[j]) > Math.abs(best)) best = a[j];
+        out[r * P + c] = best;
+      }
+    }
+  }
+}
+
 /** `cellRows` limits the work to output rows [r0, r1) of `out` (the rest is left as it is), so callers can split it. */
 export function attentionMapCpu(x: MapInput, cellRows?: [number, number], out?: Float32Array): Float32Array {
   const { T, P } = validateMap(x);
   out ??= new Float32Array(P * P);
-  const [r0, r1] = cellRows ?? [0, P];
   const lam = lambdaRows(x.lambda, T);
-  for (let r = r0; r < r1; r++) {
-    const i0 = Math.floor((r * T) / P);
-    const i1 = Math.floor(((r + 1) * T) / P);
-    for (let c = 0; c < P; c++) {
-      const j0 = Math.floor((c * T) / P);
-      const j1 = Math.floor(((c + 1) * T) / P);
-      let best = 0;
-      for (let i = i0; i < i1; i++) {
-        for (let j = j0; j < Math.min(j1, i + 1); j++) {
-          let a = Math.exp(logitAt(x.q, x.k, x.s1, i, j, x.scale) - x.lse[x.s1 * T + i]);
-          if (x.s2 >= 0) a -= lam[i] * Math.exp(logitAt(x.q, x.k, x.s2, i, j, x.scale) - x.lse[x.s2 * T + i]);
-          if (Math.abs(a) > Math.abs(best)) best = a;
-        }
-      }
-      out[r * P + c] = best;
+  const x1 = new Float64Array(T);
+  const x2 = new Float64Array(T);
+  const a = new Float64Array(T);
+  poolMapRows(T, P, cellRows ?? [0, P], (i) => {
+    logitRow(x.q, x.k, x.s1, i, x.scale, x1);
+    if (x.s2 >= 0) logitRow(x.q, x.k, x.s2, i, x.scale, x2);
+    for (let j = 0; j <= i; j++) {
+      a[j] = Math.exp(x1[j] - x.lse[x.s1 * T + i]);
+      if (x.s2 >= 0) a[j] -= lam[i] * Math.exp(x2[j] - x.lse[x.s2 * T + i]);
     }
-  }
+    return a;
+  }, out);
   return out;
 }

@@ -56,6 +56,28 @@ export function rowStatsCpu(x: StatsInput): Float32Array {
   return out;
 }
 
+/**
+ * The ROW_STATS figures of row i from its probabilities: p1 = A1's (A's for softmax), p2 = A2's or undefined, λ of
+ * the row. For callers that hold the probabilities (the fused CPU pass, analyses read from softmax outputs).
+ */
+export function rowFigures(p1: ArrayLike<number>, p2: ArrayLike<number> | undefined, lambda: number, i: number): number[] {
+  let e1 = 0, e2 = 0, neg = 0, small = 0, total = 0;
+  for (let j = 0; j <= i; j++) {
+    const a1 = p1[j];
+    if (a1 > 0) e1 -= a1 * Math.log(a1);
+    let a = a1;
+    if (p2) {
+      const a2 = p2[j];
+      if (a2 > 0) e2 -= a2 * Math.log(a2);
+      a = a1 - lambda * a2;
+    }
+    if (a < 0) neg -= a;
+    if (Math.abs(a) < SMALL) small++;
+    total += a;
+  }
+  return [e1, e2, neg, small, p2 ? p1[0] - lambda * p2[0] : p1[0], total];
+}
+
 /** Averages per-row statistics into a head's figures (shared by both twins). */
 /** `lambda`: λ per query row [T] (ignored for softmax heads). */
 export function reduceHeadStats(rows: Float32Array, T: number, diff: boolean, lambda: Float32Array): HeadStats {

@@ -42,18 +42,31 @@ function meanWeight(x: RolloutInput, lam: Float32Array, T: number, t: number, j:
   return acc / x.pairs.length;
 }
 
-export function rolloutStepCpu(x: RolloutInput): Float32Array {
-  const { T } = validateRollout(x);
+/**
+ * One rollout step from the layer's mean-over-heads rows: `mean(t)` gives Ā[t, j] for j ≤ t (|A| or the positive
+ * part already taken). Shared by this twin and by analyses that hold full maps (probsAnalysis.ts).
+ */
+export function rolloutStepFromMeans(T: number, query: number, r: Float32Array, mean: (t: number) => ArrayLike<number>): Float32Array {
   const out = new Float32Array(T);
-  const lam = lambdaRows(x.lambda, x.pairs.length * T);
-  for (let t = 0; t <= x.query; t++) {
-    if (x.r[t] === 0) continue;
+  for (let t = 0; t <= query; t++) {
+    if (r[t] === 0) continue;
+    const m = mean(t);
     let z = 0;
-    for (let j = 0; j <= t; j++) z += meanWeight(x, lam, T, t, j);
-    for (let j = 0; j <= t; j++) out[j] += x.r[t] * (z > 0 ? (0.5 * meanWeight(x, lam, T, t, j)) / z : 0);
-    out[t] += 0.5 * x.r[t];
+    for (let j = 0; j <= t; j++) z += m[j];
+    for (let j = 0; j <= t; j++) out[j] += r[t] * (z > 0 ? (0.5 * m[j]) / z : 0);
+    out[t] += 0.5 * r[t];
   }
   return out;
+}
+
+export function rolloutStepCpu(x: RolloutInput): Float32Array {
+  const { T } = validateRollout(x);
+  const lam = lambdaRows(x.lambda, x.pairs.length * T);
+  const m = new Float64Array(T);
+  return rolloutStepFromMeans(T, x.query, x.r, (t) => {
+    for (let j = 0; j <= t; j++) m[j] = meanWeight(x, lam, T, t, j);
+    return m;
+  });
 }
 
 /** Value-weighted row: |a_j|·‖value_j‖ (·row scale for DIFF, which makes it exactly additive per row). */
