@@ -26,7 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from bpe import Encoder  # noqa: E402
-from model import LM, Config, lambda_init_for  # noqa: E402
+from export_model import ours_manifest  # noqa: E402
+from model import LM, Config  # noqa: E402
 
 CACHE = os.path.join(HERE, ".cache")
 PACKAGES = {"diff-v1": "twin-diff", "softmax": "twin-softmax"}
@@ -66,42 +67,17 @@ def output_names(cfg: Config) -> list[str]:
 
 def manifest(cfg: Config, ck: dict, params: int, measured: dict) -> dict:
     diff = cfg.attention == "diff-v1"
-    m = {
-        "formatVersion": 1,
-        "name": PACKAGES[cfg.attention],
+    m = ours_manifest(cfg, params, PACKAGES[cfg.attention])
+    m.update({
         "displayName": ("Twin DIFF" if diff else "Twin softmax") + f" ({cfg.n_layer} layers, d={cfg.d_model})",
         "description": ("Differential-attention (DIFF V1) language model" if diff else "Softmax-attention language model")
         + " trained by Attention Inspector on code and English prose; identical recipe to its twin.",
-        "attention": cfg.attention,
-        "pairing": "interleaved" if diff else "none",
-        "rope": {"style": "interleaved", "theta": cfg.rope_theta},
-        "layers": cfg.n_layer,
-        "heads": cfg.n_head // 2 if diff else cfg.n_head,
-        "qkHeads": cfg.n_head,
-        "headDim": cfg.head_dim,
-        "dModel": cfg.d_model,
-        "vocabSize": cfg.vocab_size,
-        "maxContext": cfg.max_seq_len,
-        "scale": 1 / math.sqrt(cfg.head_dim),
-        "files": {"onnx": "model.onnx", "tokenizer": "tokenizer.json"},
-        "inputs": {"ids": {"name": "input_ids", "layout": ["batch", "token"], "dtype": "int64"}},
-        "outputs": {
-            "logits": {"name": "logits", "layout": ["batch", "token", "vocab"]},
-            "q": {"name": "q_{layer}", "layout": ["batch", "qkHead", "token", "dim"]},
-            "k": {"name": "k_{layer}", "layout": ["batch", "qkHead", "token", "dim"]},
-            "valueNorm": {"name": "value_norm_{layer}", "layout": ["batch", "head", "token"]},
-        },
         "twin": {"name": PACKAGES["softmax" if diff else "diff-v1"], "path": "../" + PACKAGES["softmax" if diff else "diff-v1"]},
-        "parameters": params,
         "training": {"recipe": ck.get("recipe", {}), "contextTrained": ck.get("recipe", {}).get("seq"), "steps": ck["step"], "seconds": round(ck["elapsed_s"]),
                      "tokens": ck["step"] * ck.get("recipe", {}).get("batch", 0) * ck.get("recipe", {}).get("seq", 0),
                      "command": "python3 training/data.py && python3 training/bpe.py train && python3 training/bpe.py encode && python3 training/train.py --both && python3 training/export.py"},
         "evaluation": {"heldOutLossNatsPerToken": ck.get("val_loss", {}), **measured},
-    }
-    if diff:
-        m["lambdaInit"] = [lambda_init_for(l) for l in range(cfg.n_layer)]
-        m["outputs"]["lambda"] = {"name": "lambda_{layer}", "layout": ["one"]}
-        m["outputs"]["rowScale"] = {"name": "row_scale_{layer}", "layout": ["batch", "head", "token"]}
+    })
     return m
 
 

@@ -110,7 +110,7 @@ def repeat_kv(k: torch.Tensor, heads: int) -> torch.Tensor:
 # ------------------------------------------------------------------------------------------------------- our models
 
 def ours(args) -> tuple[Spec, str]:
-    from model import LM, Config, lambda_init_for  # noqa: E402
+    from model import LM, Config  # noqa: E402
     if args.package:
         src = json.load(open(os.path.join(args.package, "manifest.json")))
         import onnx
@@ -140,27 +140,36 @@ def ours(args) -> tuple[Spec, str]:
                 "value_norm": [w["vnorm"] for w in wants], "row_scale": [w["rowscale"] for w in wants] if diff else []}
 
     def reference(ids):
-        out = []
+        # The maps the model's own softmax produced (sub-heads 2i, 2i+1 of a DIFF layer are A1, A2 of head i).
         wants = [dict() for _ in lm.blocks]
-        lm(ids, wants=wants)
-        for w in wants:
-            p = causal_probs(w["q"], w["k"], 1 / math.sqrt(cfg.head_dim))[0]
-            out.append(p[0::2] - w["lambda"][0] * p[1::2] if diff else p)
-        return out
+        maps = captured_softmax(lambda: lm(ids, wants=wants))
+        return [p[0][0::2] - w["lambda"][0] * p[0][1::2] if diff else p[0] for p, w in zip(maps, wants)]
 
-    m = base_manifest(src["name"] if src else ("twin-diff" if diff else "twin-softmax"), cfg.attention, "interleaved" if diff else "none",
-                      {"style": "interleaved", "theta": cfg.rope_theta}, cfg.n_layer, cfg.n_head // 2 if diff else cfg.n_head, cfg.n_head,
-                      cfg.head_dim, cfg.d_model, cfg.vocab_size, cfg.max_seq_len, 1 / math.sqrt(cfg.head_dim), lm.num_params())
     if src:  # the same model: keep what the package records about its training, evaluation and twin
+        m = ours_manifest(cfg, lm.num_params(), src["name"])
         for key in ("displayName", "description", "training", "evaluation", "twin"):
             if key in src:
                 m[key] = src[key]
+    else:
+        from export import manifest  # the training pipeline's manifest: with training and evaluation figures
+        m = manifest(cfg, ck, lm.num_params(), {})
+    return Spec(lm, run, m, reference), tokenizer
+
+
+def ours_manifest(cfg, params: int, name: str) -> dict:
+    """The structure of one of our twins' packages (training/model.py): DIFF V1 with interleaved sub-heads, or softmax;
+    interleaved RoPE; value norms (and row scales for DIFF) for the value-weighted view."""
+    from model import lambda_init_for  # noqa: E402
+    diff = cfg.attention == "diff-v1"
+    m = base_manifest(name, cfg.attention, "interleaved" if diff else "none", {"style": "interleaved", "theta": cfg.rope_theta},
+                      cfg.n_layer, cfg.n_head // 2 if diff else cfg.n_head, cfg.n_head, cfg.head_dim, cfg.d_model, cfg.vocab_size,
+                      cfg.max_seq_len, 1 / math.sqrt(cfg.head_dim), params)
+    m.pop("source")
+    m["outputs"]["valueNorm"] = {"name": "value_norm_{layer}", "layout": ["batch", "head", "token"]}
     if diff:
         m["lambdaInit"] = [lambda_init_for(l) for l in range(cfg.n_layer)]
         m["outputs"]["rowScale"] = {"name": "row_scale_{layer}", "layout": ["batch", "head", "token"]}
-    m["outputs"]["valueNorm"] = {"name": "value_norm_{layer}", "layout": ["batch", "head", "token"]}
-    m.pop("source")
-    return Spec(lm, run, m, reference), tokenizer
+    return m
 
 
 # ------------------------------------------------------------------------------------------------------- nanoGPT
