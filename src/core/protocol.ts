@@ -114,6 +114,12 @@ export interface PanelState {
   measure: MeasureReport | null;
 }
 
+/**
+ * PanelState as sent: `labels` is left out when it has not changed since the last state sent (focus moves resend the
+ * rest up to ten times a second; the labels, up to maxTokens strings, change only with a new analysis).
+ */
+export type PanelUpdate = Omit<PanelState, 'labels'> & { labels?: string[] };
+
 export interface MeasureReport {
   query: number;
   /** Token range [first, last) of the selection. */
@@ -147,7 +153,7 @@ export type ToWebview =
   | { method: 'analysis/rows'; id: number; model: string; query: number }
   | { method: 'analysis/query'; id: number; model: string; query: AnalysisQuery }
   | { method: 'analysis/clear' }
-  | { method: 'view/update'; state: PanelState }
+  | { method: 'view/update'; state: PanelUpdate }
   | { method: 'export/png'; id: number };
 
 /** Webview → host. */
@@ -289,7 +295,7 @@ function checkPanelState(v: unknown): string | null {
   if (!isObj(v)) return 'state must be an object';
   if (!isStr(v.source)) return 'state.source must be a string';
   if (!Array.isArray(v.models) || !v.models.every((m) => isStr(m) && MODEL_NAME.test(m))) return 'state.models must be package names';
-  if (!Array.isArray(v.labels) || !v.labels.every(isStr)) return 'state.labels must be strings';
+  if (v.labels !== undefined && (!Array.isArray(v.labels) || !v.labels.every(isStr))) return 'state.labels must be strings';
   if (!(v.layer === 'all' || (isInt(v.layer) && v.layer >= 0))) return 'state.layer must be a layer index or "all"';
   if (!(v.head === 'mean' || v.head === 'maxAbs' || (isInt(v.head) && v.head >= 0))) return 'state.head must be a head index, "mean" or "maxAbs"';
   if (!isStr(v.viewLabel)) return 'state.viewLabel must be a string';

@@ -39,6 +39,8 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
   private readonly pending = new Map<number, Deferred<unknown>>();
   /** Users' models this webview has received, by package version (a reloaded webview has none). */
   private readonly loadedModels = new Map<string, { version: string; result: ModelLoadResult }>();
+  /** The token labels the webview holds (see updateView). */
+  private sentLabels: string[] | undefined;
   private nextId = 1;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly onDidChangeCapabilitiesEmitter = new vscode.EventEmitter<Capabilities>();
@@ -101,6 +103,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
 
   private resetConnection(reason: string): void {
     this.loadedModels.clear();
+    this.sentLabels = undefined;
     for (const d of this.pending.values()) d.reject(new Error(`${reason} before it answered; run the command again.`));
     this.pending.clear();
     if (this.ready.settled) {
@@ -248,8 +251,15 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
   /** Sends the inspector state to draw (null: nothing analysed). Does not open the panel. */
   updateView(state: PanelState | null): void {
     if (!this.ready.settled) return;
-    if (state) this.post({ method: 'view/update', state });
-    else this.post({ method: 'analysis/clear' });
+    if (!state) {
+      this.sentLabels = undefined;
+      this.post({ method: 'analysis/clear' });
+      return;
+    }
+    // A session's labels are one array: sent once, then left out until another session's arrive.
+    const { labels, ...rest } = state;
+    this.post({ method: 'view/update', state: labels === this.sentLabels ? rest : state });
+    this.sentLabels = labels;
   }
 
   dispose(): void {

@@ -210,6 +210,9 @@ test('protocol: the panel state, head clicks and PNG exports are validated', () 
   assert.equal(parseToWebview({ method: 'view/update', state }).ok, true);
   assert.deepEqual(parseToWebview({ method: 'view/update', state: { ...state, head: 'max' } }), { ok: false, method: 'view/update', reason: 'state.head must be a head index, "mean" or "maxAbs"' });
   assert.equal(parseToWebview({ method: 'view/update', state: { ...state, measure: { query: 1, span: [0, 1], results: [{ model: 'twin-diff', selection: 0.1, firstToken: 0.2, rest: 0.7 }] } } }).ok, true);
+  const { labels: _unchanged, ...withoutLabels } = state;
+  assert.equal(parseToWebview({ method: 'view/update', state: withoutLabels }).ok, true, 'labels are left out while unchanged');
+  assert.equal(parseToWebview({ method: 'view/update', state: { ...state, labels: [1, 2] } }).ok, false);
   assert.equal(parseToWebview({ method: 'analysis/rows', id: 1, query: 2 }).ok, false, 'rows name their model');
   assert.equal(parseToWebview({ method: 'analysis/query', id: 1, model: 'twin-diff', query: { kind: 'surprisal' } }).ok, true);
   assert.equal(parseToHost({ method: 'ui/selectHead', layer: 1, head: 0 }).ok, true);

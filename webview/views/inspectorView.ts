@@ -5,7 +5,7 @@
  * this view draws it from the webview's own analyses and sends head clicks back.
  */
 import type { AnalysisController } from '../analysisController';
-import type { PanelState, PngExport, ToHost } from '../../src/core/protocol';
+import type { PanelState, PanelUpdate, PngExport, ToHost } from '../../src/core/protocol';
 import { describeSelection } from '../../src/core/views';
 import { HeadGrid, THUMB_CELLS } from './headGrid';
 import { Heatmap } from './heatmap';
@@ -34,6 +34,7 @@ interface Column {
 
 export class InspectorView {
   private state: PanelState | null = null;
+  private labels: string[] = [];
   private columns: Column[] = [];
   private builtFor = '';
   private readonly header = el('div', { class: 'inspector-header', 'data-testid': 'inspector-header' });
@@ -63,7 +64,10 @@ export class InspectorView {
     void this.refresh();
   }
 
-  update(state: PanelState | null): void {
+  update(update: PanelUpdate | null): void {
+    // Labels come only with a new analysis's first state: later states reuse them.
+    if (update?.labels) this.labels = update.labels;
+    const state: PanelState | null = update ? { ...update, labels: this.labels } : null;
     this.state = state;
     if (!state || state.models.length === 0 || !state.models.every((m) => this.analyses.info(m))) {
       this.columns = [];
