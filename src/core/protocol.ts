@@ -97,7 +97,7 @@ export interface TensorPayload {
   data: Float32Array;
 }
 
-/** The inspector's state as the panel draws it; the host owns it and sends it whole after every change. */
+/** The inspector's state as the panel draws it; the host owns it and sends it after every change (as a PanelUpdate: the labels only when they change). */
 export interface PanelState {
   /** File name and the lines the analysis covers. */
   source: string;
