@@ -1,8 +1,9 @@
 /**
  * The inspector part of the panel: for each analysed model (the chosen one, then its twin when comparing) a column
  * with timings, λ per layer, the layer × head grid, the selected head's heatmap and the statistics of the selected
- * layer's heads; above them the Measure Attention To Selection table. The host owns the state and sends it after every change (labels once per analysis);
- * this view draws it from the webview's own analyses and sends head clicks back.
+ * layer's heads; above them the Measure Attention To Selection table. The host owns the state and sends it after
+ * every change (labels once per analysis); this view draws it from the webview's own analyses and sends head clicks
+ * back.
  */
 import type { AnalysisController } from '../analysisController';
 import type { PanelState, PanelUpdate, PngExport, ToHost } from '../../src/core/protocol';
