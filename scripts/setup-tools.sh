@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the browser and end-to-end tests need, idempotently, into .tools/ (gitignored):
-#   - Debian's chromium (+ libkrb5-dev and ripgrep, which code-server's install needs) and python3-torch +
-#     python3-onnx (the exporter's tests) when run as root;
+#   - Debian's chromium (+ libkrb5-dev and ripgrep, which code-server's install needs) and the Python modules of
+#     training/python-deps.txt (the exporter's tests) when run as root;
 #   - code-server 4.100.3 from the npm registry, installed locally on the machine's Node 20.
 # Why 4.100.3: it runs on Node 20 (the machine's own), so no second Node runtime is needed, and it ships
 # VS Code 1.100, the version package.json's engines.vscode targets.
@@ -16,8 +16,15 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v rg >/dev/null 2>&1 || need_apt+=(ripgrep)
 [ -e /usr/include/gssapi/gssapi.h ] || [ -e /usr/include/krb5.h ] || need_apt+=(libkrb5-dev)
-# The exporter's tests run training/export_model.py on Debian's PyTorch and ONNX.
-/usr/bin/python3 -c 'import torch, onnx' >/dev/null 2>&1 || need_apt+=(python3-torch python3-onnx python3-numpy)
+# The exporter's tests run training/*.py on Debian's Python: every module listed in training/python-deps.txt
+# (one list, kept complete by test/unit/pythonDeps.test.ts) is checked one by one and its package installed.
+py_modules=()
+while read -r module pkg _; do
+  case "$module" in ''|'#'*) continue ;; esac
+  [ "$pkg" = "-" ] && continue
+  py_modules+=("$module")
+  /usr/bin/python3 -c "import $module" >/dev/null 2>&1 || need_apt+=("$pkg")
+done < "$ROOT/training/python-deps.txt"
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "[setup] apt-get install ${need_apt[*]}"
@@ -49,4 +56,9 @@ JSON
   ( cd "$CS_DIR" && npm_config_yes=true npm_config_unsafe_perm=true npm install --no-audit --no-fund \
       "code-server@$CS_VERSION" ) || { echo "[setup] code-server install failed" >&2; rm -rf "$CS_DIR/node_modules"; exit 1; }
 fi
-echo "[setup] chromium: $(command -v chromium); code-server: $CS_DIR/node_modules/.bin/code-server"
+# Check after installing: a package that installed but does not import (or a wrong name in the list) stops here, with
+# the module named, instead of as a failing test later.
+for module in "${py_modules[@]}"; do
+  /usr/bin/python3 -c "import $module" >/dev/null 2>&1 || { echo "[setup] /usr/bin/python3 cannot import '$module' (training/python-deps.txt)" >&2; exit 1; }
+done
+echo "[setup] chromium: $(command -v chromium); code-server: $CS_DIR/node_modules/.bin/code-server; python modules: ${py_modules[*]}"

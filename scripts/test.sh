@@ -16,6 +16,11 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 step "tools (chromium, code-server)"
 bash scripts/setup-tools.sh || exit 1
+# Every temporary folder the tests make (Chromium profiles, code-server homes, exported packages) goes under one
+# folder that is removed when the run ends, however it ends.
+run_tmp="$(mktemp -d "${TMPDIR:-/tmp}/attn-test-run.XXXXXX")"
+export TMPDIR="$run_tmp"
+trap 'rm -rf "$run_tmp"' EXIT
 step "build"
 node scripts/build.mjs --tests || { echo "build failed"; exit 1; }
 step "type-check (tsc --noEmit, strict)"
