@@ -13,7 +13,10 @@ import { ROOT, freshProfile, installVsix, startCodeServer, workbenchUrl } from '
 import { openFile, runFromPalette, waitForWorkbench, webviewFrame } from './workbench.mjs';
 import { uiTests } from './ui.mjs';
 
-/** ATTN_E2E_ONLY=host runs only the extension-host suite, =ui only the host suite and the UI tests (for quick iteration). */
+/**
+ * ATTN_E2E_ONLY=host runs only the extension-host suite, =ui only the host suite and the UI tests (for quick iteration);
+ * ATTN_E2E_GREP=<regexp> only the extension-host tests whose title matches.
+ */
 const only = process.env.ATTN_E2E_ONLY;
 const shots = join(ROOT, 'test-results/screenshots');
 rmSync(shots, { recursive: true, force: true });
@@ -36,7 +39,7 @@ async function check(name, fn) {
     console.log(`  ok   ${name} (${Date.now() - t0} ms)`);
   } catch (e) {
     failed++;
-    console.log(`  FAIL ${name} (${Date.now() - t0} ms)\n       ${String(e?.stack ?? e).split('\n').slice(0, 6).join('\n       ')}`);
+    console.log(`  FAIL ${name} (${Date.now() - t0} ms)\n       ${String(e?.stack ?? e).split('\n').filter((l) => l.trim() && !/^\s+at .*(node:internal|node_modules)/.test(l)).slice(-12).join('\n       ')}`);
   }
 }
 
@@ -53,7 +56,7 @@ async function withTimeout(promise, ms, what) {
 // ---------------------------------------------------------------------------------------------------------
 const results = join(ROOT, 'test-results/extension-host.json');
 rmSync(results, { force: true });
-const dev = await startCodeServer({ env: { ATTN_E2E_RESULTS: results, ATTN_EXPECT_WEBGPU: '1' } });
+const dev = await startCodeServer({ env: { ATTN_E2E_RESULTS: results, ATTN_EXPECT_WEBGPU: '1', ...(process.env.ATTN_E2E_GREP ? { ATTN_E2E_GREP: process.env.ATTN_E2E_GREP } : {}) } });
 try {
   // 1. The extension-host suite.
   {
@@ -63,7 +66,7 @@ try {
     const exited = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => resolve((exit = code))));
     await page.goto(workbenchUrl(dev.url, { folder: workspace, extensionDevelopmentPath: ROOT, extensionTestsPath: join(ROOT, 'out/test/e2e/suite/index') }));
     try {
-      await withTimeout(exited, 240_000, 'the extension-host suite');
+      await withTimeout(exited, Number(process.env.ATTN_E2E_HOST_TIMEOUT_S ?? 480) * 1000, 'the extension-host suite');
     } catch (e) {
       console.log(`  FAIL extension-host suite did not finish: ${e.message}`);
     }
