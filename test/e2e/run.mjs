@@ -39,8 +39,15 @@ async function check(name, fn) {
     console.log(`  ok   ${name} (${Date.now() - t0} ms)`);
   } catch (e) {
     failed++;
-    console.log(`  FAIL ${name} (${Date.now() - t0} ms)\n       ${String(e?.stack ?? e).split('\n').filter((l) => l.trim() && !/^\s+at .*(node:internal|node_modules)/.test(l)).slice(-12).join('\n       ')}`);
+    console.log(`  FAIL ${name} (${Date.now() - t0} ms)\n       ${excerpt(e).join('\n       ')}`);
   }
+}
+
+/** An error's first lines (what failed), its last lines (why) and where it was thrown. */
+function excerpt(e) {
+  const lines = String(e?.message ?? e).split('\n').filter((l) => l.trim() !== '');
+  const shown = lines.length <= 16 ? lines : [...lines.slice(0, 4), `... (${lines.length - 12} lines left out) ...`, ...lines.slice(-8)];
+  return [...shown, ...String(e?.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l) && !/node:internal|node_modules/.test(l)).slice(0, 2)];
 }
 
 async function withTimeout(promise, ms, what) {
