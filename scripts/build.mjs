@@ -1,7 +1,10 @@
-// Builds the extension (host bundle, webview bundle, ORT runtime files, probe model) and, with --tests,
-// the test bundles. `--watch` rebuilds the two product bundles on change.
+// Builds the extension (host bundle, webview bundle, ORT runtime files, probe model, the bundled models staged in
+// dist/models) and, with --tests, the test bundles. `--watch` rebuilds the product bundles on change.
+// Every product build checks the bundles against the size budgets of scripts/bundleBudget.mjs (a bundle over budget
+// fails the build, and the largest contributors are printed); the metafiles are kept in out/meta/ for inspection.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { BUDGETS, checkBundles } from './bundleBudget.mjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +16,7 @@ const production = args.has('--production');
 const require = createRequire(import.meta.url);
 
 const common = { bundle: true, sourcemap: true, minify: production, logLevel: 'warning', absWorkingDir: root };
+const budget = production ? BUDGETS.production : BUDGETS.development;
 
 const products = [
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
@@ -42,10 +46,22 @@ function copyOrtFiles() {
 async function writeGenerated() {
   const out = join(root, 'out/tools/buildTools.cjs');
   await esbuild.build({ ...common, sourcemap: false, entryPoints: ['scripts/buildTools.ts'], outfile: out, platform: 'node', format: 'cjs' });
-  const { buildProbeModel, manifestJsonSchema } = require(out);
+  const { buildProbeModel, manifestJsonSchema, stageBundledModels } = require(out);
   writeFileSync(join(root, 'dist/probe.onnx'), buildProbeModel());
   mkdirSync(join(root, 'media/models'), { recursive: true });
   writeFileSync(join(root, 'media/models/manifest.schema.json'), JSON.stringify(manifestJsonSchema(), null, 2) + '\n');
+  // The bundled packages, validated in full, staged with each distinct tokenizer once (src/analysis/bundledModels.ts).
+  await stageBundledModels(join(root, 'media/models'), join(root, 'dist/models'));
+}
+
+/** Builds one product bundle with a metafile, keeps it in out/meta/, and returns the budget check's problems. */
+async function buildProduct(p) {
+  const r = await esbuild.build({ ...p, metafile: true });
+  mkdirSync(join(root, 'out/meta'), { recursive: true });
+  writeFileSync(join(root, 'out/meta', p.outfile.replace(/^dist\//, '').replace(/\.js$/, '.json')), JSON.stringify(r.metafile));
+  const { problems, report } = checkBundles(r.metafile, budget);
+  console.log(`[build] ${report.join('\n[build] ')}`);
+  return problems;
 }
 
 function testEntries(dir) {
@@ -55,7 +71,7 @@ function testEntries(dir) {
 async function buildTests() {
   rmSync(join(root, 'out/test'), { recursive: true, force: true }); // no stale bundles of deleted tests
   await Promise.all([
-    esbuild.build({ ...common, entryPoints: testEntries('test/unit'), outdir: 'out/test/unit', outExtension: { '.js': '.cjs' }, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-web', 'onnxruntime-node'] }),
+    esbuild.build({ ...common, entryPoints: testEntries('test/unit'), outdir: 'out/test/unit', outExtension: { '.js': '.cjs' }, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-web', 'onnxruntime-node', 'esbuild'] }),
     esbuild.build({ ...common, entryPoints: ['test/browser/page.ts'], outfile: 'out/test/browser/page.js', platform: 'browser', format: 'esm', target: 'es2022', conditions: ['onnxruntime-web-use-extern-wasm'] }),
     esbuild.build({ ...common, entryPoints: ['test/e2e/suite/index.ts'], outfile: 'out/test/e2e/suite/index.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'mocha'] }),
     esbuild.build({ ...common, entryPoints: ['test/fixtures/writeTinyModels.ts'], outfile: 'out/test/writeTinyModels.cjs', platform: 'node', format: 'cjs', target: 'node20' }),
@@ -69,7 +85,11 @@ if (watch) {
   for (const p of products) await (await esbuild.context(p)).watch();
   console.log('[build] watching src/ and webview/ …');
 } else {
-  await Promise.all(products.map((p) => esbuild.build(p)));
+  const problems = (await Promise.all(products.map(buildProduct))).flat();
+  if (problems.length) {
+    console.error(`[build] bundle budget exceeded (${production ? 'production' : 'development'} budgets, scripts/bundleBudget.mjs):\n  ${problems.join('\n  ')}`);
+    process.exit(1);
+  }
   if (args.has('--tests')) await buildTests();
   if (args.has('--bench')) {
     await esbuild.build({ ...common, entryPoints: ['bench/engineBench.ts'], outfile: 'out/bench/engineBench.cjs', platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-web', 'onnxruntime-node'] });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseToWebview, type BackendPreference, type Capabilities, type ToHost, type ToWebview } from '../src/core/protocol';
 import { AnalysisController } from './analysisController';
 import { detectCapabilities } from './capabilities';

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { TextTokenizer, type TokenSpan } from '../core/tokenizer';
 import { openModelFolderInWorker, type PreparedModel } from '../model/openModelFolder';
-import { validatePackage, type ModelPackage } from '../model/packageValidator';
+import type { ModelPackage } from '../model/packageValidator';
+import { loadBundledPackage } from './bundledModels';
 import type { ModelUpload } from '../panel/panelProvider';
 
 export const BUNDLED_MODELS = ['twin-diff', 'twin-softmax'] as const;
@@ -65,7 +66,7 @@ export class ModelStore {
       l = (async () => {
         const u = this.user.get(id);
         if (!u && !isBundled(id)) throw new Error(`unknown model "${id}": choose one with Attention Inspector: Choose Model`);
-        const pkg = u ? u.pkg : await validatePackage(vscode.Uri.joinPath(this.extensionUri, 'media', 'models', id).fsPath);
+        const pkg = u ? u.pkg : loadBundledPackage(vscode.Uri.joinPath(this.extensionUri, 'dist', 'models').fsPath, id);
         const tokenizer = new TextTokenizer(JSON.parse(await readFile(pkg.tokenizerPath, 'utf8')));
         return { pkg, tokenizer };
       })();

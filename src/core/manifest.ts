@@ -3,7 +3,7 @@
  * The manifest, not code, says how the graph's outputs are laid out. This zod schema is the single source of truth:
  * media/models/manifest.schema.json is generated from it (and a unit test keeps the two equal).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const name = z.string().min(1).max(200);
 const positiveInt = z.number().int().positive();

@@ -67,9 +67,9 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     return this.capabilitiesValue;
   }
 
-  /** ORT files the build should have put in dist/ort but that are not there. */
+  /** Files the build should have put in dist/ (ORT's, the probe, the webview, the bundled models' index) but that are not there. */
   missingRuntimeFiles(): string[] {
-    const files = [...ORT_RUNTIME_FILES.map((f) => `${ORT_DIR}/${f}`), `dist/${PROBE_FILE}`, 'dist/webview.js'];
+    const files = [...ORT_RUNTIME_FILES.map((f) => `${ORT_DIR}/${f}`), `dist/${PROBE_FILE}`, 'dist/webview.js', 'dist/models/index.json'];
     return files.filter((f) => !fs.existsSync(vscode.Uri.joinPath(this.extensionUri, f).fsPath));
   }
 
@@ -87,7 +87,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
       styleUri: uri('media', 'panel.css'),
       ortBaseUri: uri(ORT_DIR) + '/',
       probeUri: uri('dist', PROBE_FILE),
-      modelsUri: uri('media', 'models') + '/',
+      modelsUri: uri('dist', 'models') + '/', // staged by the build (src/analysis/bundledModels.ts)
       missingFiles: missing,
     });
     const subs: vscode.Disposable[] = [];
