@@ -4,9 +4,11 @@
  * Runs the same graph on onnxruntime-web (wasm, 1 thread: the engine's path in Node and in the webview) and on
  * onnxruntime-node (native CPU, 1 thread), interleaved so both see the same machine load, then times the engine's
  * all-head rows for one query and the statistics of every head on their CPU twins. Prints one JSON line.
+ * onnxruntime-node is not a dependency: `npm run bench` installs it into .tools/onnxruntime-node (scripts/ortNode.mjs).
  */
-import { readFileSync } from 'node:fs';
-import * as ortNode from 'onnxruntime-node';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import * as ortWeb from 'onnxruntime-web';
 import { parseManifest } from '../src/core/manifest';
 import { seededRandom } from '../src/core/probe';
@@ -26,6 +28,15 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
 };
+/** onnxruntime-node from .tools/onnxruntime-node (same API as onnxruntime-web's, whose types it shares). */
+function loadOrtNode(): typeof ortWeb {
+  const prefix = join(process.cwd(), '.tools/onnxruntime-node');
+  if (!existsSync(join(prefix, 'node_modules/onnxruntime-node'))) {
+    throw new Error(`onnxruntime-node is not installed in ${prefix}: run \`npm run bench\` (or node scripts/ortNode.mjs) once, which installs it`);
+  }
+  return createRequire(join(prefix, 'package.json'))('onnxruntime-node') as typeof ortWeb;
+}
+
 const peakRssMb = () => {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -58,6 +69,7 @@ async function main() {
     return;
   }
   const engine = await AttentionEngine.create(ortWeb, m, onnx, 'wasm');
+  const ortNode = loadOrtNode();
   const node = await ortNode.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
   const feeds = { [m.inputs.ids.name]: new ortNode.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, T]) };
   const web: number[] = [];

@@ -5,10 +5,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureOnnxruntimeNode } from '../scripts/ortNode.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const lengths = process.argv.slice(2).map(Number).filter(Boolean);
 const Ts = lengths.length ? lengths : [256, 1024, 2048, 4096, 8192];
+ensureOnnxruntimeNode(); // not a dependency (288 MB): installed on first use into .tools/onnxruntime-node
 const points = [];
 function runPoint(T, extra = []) {
   const r = spawnSync(process.execPath, ['--max-old-space-size=8192', join(root, 'out/bench/engineBench.cjs'), '--T', String(T), ...extra], {

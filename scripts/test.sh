@@ -10,7 +10,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "npm ci"
-  # No dependency needs its install script (esbuild ships its binary as an optional package; onnxruntime-node and
+  # No dependency needs its install script (esbuild ships its binary as an optional package;
   # @vscode/vsce-sign would download from outside the npm registry), so none run, whatever the npm version.
   npm ci --ignore-scripts --no-audit --no-fund || { echo "npm ci failed"; exit 1; }
 fi
