@@ -5,6 +5,7 @@
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { BUDGETS, checkBundles } from './bundleBudget.mjs';
+import { noticesFromBuild } from './thirdPartyNotices.mjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +91,8 @@ if (watch) {
     console.error(`[build] bundle budget exceeded (${production ? 'production' : 'development'} budgets, scripts/bundleBudget.mjs):\n  ${problems.join('\n  ')}`);
     process.exit(1);
   }
+  // The licences of what the bundles (and dist/ort) contain, from the metafiles just written.
+  writeFileSync(join(root, 'ThirdPartyNotices.txt'), noticesFromBuild(root).text);
   if (args.has('--tests')) await buildTests();
   if (args.has('--bench')) {
     await esbuild.build({ ...common, entryPoints: ['bench/engineBench.ts'], outfile: 'out/bench/engineBench.cjs', platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-web', 'onnxruntime-node'] });
