@@ -22,6 +22,6 @@ export function packagedReadme(markdown, readFile = (p) => readFileSync(join(roo
     return `![${alt}](data:${mime};base64,${readFile(link).toString('base64')}${title})`;
   });
   // Then links to other files of the repository: [text](path)
-  out = out.replace(/(?<!!)\[([^\]]+)\]\(([^)\s]+)\)/g, (all, text, link) => (relative(link) ? `${text} (\`${link}\`)` : all));
+  out = out.replace(/(?<!!)\[([^\]]+)\]\(([^)\s]+)\)/g, (all, text, link) => (!relative(link) ? all : text === link ? `\`${link}\`` : `${text} (\`${link}\`)`));
   return out;
 }

@@ -1,7 +1,7 @@
 """Twin decoder-only language models: differential attention (DIFF V1) and its softmax twin.
 
 Differential attention follows Ye et al., "Differential Transformer" (ICLR 2025, arXiv 2410.05258) and the authors'
-reference code, exactly as ../shared/DESIGN.md §2 states it:
+reference code, exactly as docs/DESIGN.md §2 states it:
   - h = H/2 heads of width d; Q and K make 2h sub-heads, sub-head 2i is Q1 (K1) of head i and 2i+1 is Q2 (K2)
     (the "interleaved" pairing); V makes h heads of width 2d;
   - RoPE on every Q/K sub-head, GPT-J style pairs (2j, 2j+1);

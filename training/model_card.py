@@ -29,7 +29,7 @@ def main():
         "",
         "Two small decoder-only language models trained by Attention Inspector with one recipe, so that every user can",
         "compare differential attention with softmax attention on their own text. `twin-diff` uses differential attention",
-        "(DIFF V1, exactly as `../../shared/DESIGN.md` §2 and `training/model.py` state it); `twin-softmax` is its softmax",
+        "(DIFF V1, exactly as `docs/DESIGN.md` §2 and `training/model.py` state it); `twin-softmax` is its softmax",
         "twin with twice the heads at the same head width. Numbers below are measured, not tuned to look good.",
         "",
         "## Configuration",
