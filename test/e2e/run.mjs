@@ -9,12 +9,13 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium } from '../browser/chromium.mjs';
-import { ROOT, freshProfile, installVsix, startCodeServer, workbenchUrl } from '../../scripts/codeServer.mjs';
-import { openFile, runFromPalette, waitForWorkbench, webviewFrame } from './workbench.mjs';
+import { ROOT, startCodeServer, workbenchUrl } from '../../scripts/codeServer.mjs';
 import { uiTests } from './ui.mjs';
+import { vsixTests } from './vsix.mjs';
 
 /**
- * ATTN_E2E_ONLY=host runs only the extension-host suite, =ui only the host suite and the UI tests (for quick iteration);
+ * ATTN_E2E_ONLY=host runs only the extension-host suite, =ui only the host suite and the UI tests, =vsix only the
+ * packaged extension's checks (for quick iteration);
  * ATTN_E2E_GREP=<regexp> only the extension-host tests whose title matches.
  */
 const only = process.env.ATTN_E2E_ONLY;
@@ -63,8 +64,8 @@ async function withTimeout(promise, ms, what) {
 // ---------------------------------------------------------------------------------------------------------
 const results = join(ROOT, 'test-results/extension-host.json');
 rmSync(results, { force: true });
-const dev = await startCodeServer({ env: { ATTN_E2E_RESULTS: results, ATTN_EXPECT_WEBGPU: '1', ...(process.env.ATTN_E2E_GREP ? { ATTN_E2E_GREP: process.env.ATTN_E2E_GREP } : {}) } });
-try {
+const dev = only === 'vsix' ? undefined : await startCodeServer({ env: { ATTN_E2E_RESULTS: results, ATTN_EXPECT_WEBGPU: '1', ...(process.env.ATTN_E2E_GREP ? { ATTN_E2E_GREP: process.env.ATTN_E2E_GREP } : {}) } });
+if (dev) try {
   // 1. The extension-host suite.
   {
     const context = await launchChromium();
@@ -95,36 +96,10 @@ try {
   await dev.stop();
 }
 
-// 3. The packaged extension, installed from its .vsix, in a browser without WebGPU.
-if (!only) await check('the .vsix packages offline, installs into code-server, and its panel reports the wasm backend without WebGPU', async () => {
-  const vsix = join(ROOT, 'dist-vsix/attention-inspector.vsix');
-  rmSync(vsix, { force: true });
-  execFileSync('npm', ['run', '--silent', 'package'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (!existsSync(vsix)) throw new Error('vsce wrote no .vsix');
-  const profile = freshProfile({ theme: 'Default Light Modern' });
-  await installVsix(profile, vsix);
-  const cs = await startCodeServer({ profile });
-  const context = await launchChromium({ webgpu: false });
-  try {
-    const page = context.pages()[0];
-    await page.goto(workbenchUrl(cs.url, { folder: workspace }));
-    await waitForWorkbench(page);
-    await openFile(page, 'sample.py');
-    await runFromPalette(page, 'Attention Inspector: Check Runtime (WebGPU / WebAssembly)');
-    const frame = webviewFrame(page);
-    await frame.locator('[data-testid=probe-verdict]', { hasText: 'matches the JavaScript reference' }).waitFor({ timeout: 90_000 });
-    const badge = await frame.locator('[data-testid=backend-badge]').innerText();
-    if (badge !== 'WebAssembly') throw new Error(`badge says ${badge}`);
-    const reason = await frame.locator('[data-testid=no-webgpu-reason]').innerText();
-    if (reason.length < 10) throw new Error(`no reason shown for missing WebGPU: "${reason}"`);
-    await page.screenshot({ path: join(shots, 'panel-vsix-wasm-light.png') });
-  } finally {
-    await context.close();
-    await cs.stop();
-  }
-});
+// 3. The packaged extension, installed from its .vsix, in a browser without WebGPU (test/e2e/vsix.mjs).
+if (!only || only === 'vsix') await vsixTests({ check, shots, workspace });
 
-console.log(hostLine);
+if (only !== 'vsix') console.log(hostLine);
 console.log(`e2e: ${passed} passed, ${failed} failed`);
-const hostFailed = !/ 0 failed$/.test(hostLine);
+const hostFailed = only !== 'vsix' && !/ 0 failed$/.test(hostLine);
 process.exit(failed || hostFailed ? 1 : 0);
