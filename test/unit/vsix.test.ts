@@ -67,6 +67,24 @@ test('.vsix: the icon package.json names is a 128 × 128 PNG', () => {
   assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [128, 128]);
 });
 
+test('.vsix: every file package.json points to (icons, walkthrough media) is packaged', () => {
+  const manifest = JSON.parse(file('package.json').toString('utf8'));
+  const paths: string[] = [];
+  const add = (v: unknown) => {
+    if (typeof v === 'string' && !v.startsWith('$(') && !/^[a-z]+:/i.test(v)) paths.push(v.replace(/^\.\//, ''));
+    else if (v && typeof v === 'object') for (const x of Object.values(v)) add(x); // { light, dark }
+  };
+  add(manifest.icon);
+  add(manifest.main);
+  const c = manifest.contributes ?? {};
+  for (const list of Object.values<{ icon?: unknown }[]>(c.viewsContainers ?? {})) for (const v of list) add(v.icon);
+  for (const list of Object.values<{ icon?: unknown }[]>(c.views ?? {})) for (const v of list) add(v.icon);
+  for (const cmd of c.commands ?? []) add(cmd.icon);
+  for (const w of c.walkthroughs ?? []) for (const step of w.steps ?? []) add({ image: step.media?.image, markdown: step.media?.markdown, svg: step.media?.svg });
+  assert.ok(paths.length >= 3, paths.join(', '));
+  for (const p of paths) file(p);
+});
+
 test('.vsix: one tokenizer file serves both bundled twins, and every file the models\' index names is packaged', () => {
   const tokenizers = [...zip.keys()].filter((n) => /tokenizer[^/]*\.json$/.test(n));
   assert.equal(tokenizers.length, 1, tokenizers.join(', '));
