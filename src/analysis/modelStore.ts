@@ -1,8 +1,17 @@
-import { readFile } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { TextTokenizer, type TokenSpan } from '../core/tokenizer';
 import { openModelFolderInWorker, type PreparedModel } from '../model/openModelFolder';
 import { validatePackage, type ModelPackage } from '../model/packageValidator';
+import { JSON_LIMITS, readConfined } from '../model/safeFiles';
+
+/**
+ * A file of a validated package, read again when the panel needs it: still confined to the package folder and a
+ * regular file (a file swapped for a link after the check is refused, not followed).
+ */
+async function readPackageFile(pkg: ModelPackage, file: string, what: string, maxBytes: number): Promise<Buffer> {
+  return readConfined(await realpath(pkg.folder), file, what, maxBytes);
+}
 import type { ModelUpload } from '../panel/panelProvider';
 
 export const BUNDLED_MODELS = ['twin-diff', 'twin-softmax'] as const;
@@ -66,7 +75,7 @@ export class ModelStore {
         const u = this.user.get(id);
         if (!u && !isBundled(id)) throw new Error(`unknown model "${id}": choose one with Attention Inspector: Choose Model`);
         const pkg = u ? u.pkg : await validatePackage(vscode.Uri.joinPath(this.extensionUri, 'media', 'models', id).fsPath);
-        const tokenizer = new TextTokenizer(JSON.parse(await readFile(pkg.tokenizerPath, 'utf8')));
+        const tokenizer = new TextTokenizer(JSON.parse((await readPackageFile(pkg, pkg.tokenizerPath, 'tokenizer.json', JSON_LIMITS.tokenizer)).toString('utf8')));
         return { pkg, tokenizer };
       })();
       l.catch(() => this.loaded.delete(id));
@@ -81,7 +90,7 @@ export class ModelStore {
     if (!u) return undefined;
     return {
       version: u.pkg.folder,
-      read: async () => ({ manifest: u.pkg.manifest, onnx: new Uint8Array(await readFile(u.pkg.onnxPath)) }),
+      read: async () => ({ manifest: u.pkg.manifest, onnx: new Uint8Array(await readPackageFile(u.pkg, u.pkg.onnxPath, 'the ONNX model', maxModelBytes() + 2 ** 20)) }),
     };
   }
 
