@@ -216,4 +216,18 @@ test('weight scan: NaN and ∞ found at any byte alignment; infinite mask consta
   const r = checkWeights(g);
   assert.equal(r.errors.length, 1);
   assert.match(r.errors[0], /weight "h\.1\.c_attn\.w" holds 1 NaN and 1 infinite values \(of 768\)/);
+  // −∞ in a bias vector (read by Add, as a mask would be) is damage, not a mask: refused.
+  const g2 = new GraphModel(baseTiny().onnx);
+  const b = g2.initializers.get('h.0.c_attn.b')!;
+  const copy = new Uint8Array(b.raw_data!);
+  new DataView(copy.buffer).setFloat32(0, Number.NEGATIVE_INFINITY, true);
+  b.raw_data = copy;
+  assert.match(checkWeights(g2).errors.join('\n'), /weight "h\.0\.c_attn\.b" holds 1 infinite value \(of 48\)/);
+  // +∞ in the square causal mask is not a mask value either.
+  const g3 = new GraphModel(baseTiny().onnx);
+  const m = g3.initializers.get('causal_bias')!;
+  const mc = new Uint8Array(m.raw_data!);
+  new DataView(mc.buffer).setFloat32(4, Number.POSITIVE_INFINITY, true);
+  m.raw_data = mc;
+  assert.match(checkWeights(g3).errors.join('\n'), /weight "causal_bias" holds 1 infinite value/);
 });

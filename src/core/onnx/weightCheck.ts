@@ -28,15 +28,26 @@ export interface WeightReport {
 }
 
 /** Counts NaN and ±∞ among float32 values held as little-endian bytes (any alignment), without copying the whole tensor. */
-function countNonFinite32(raw: Uint8Array): { nan: number; inf: number } {
+interface NonFinite {
+  nan: number;
+  inf: number;
+  /** How many of the infinite values are +∞. */
+  posInf: number;
+}
+
+function countNonFinite32(raw: Uint8Array): NonFinite {
   let nan = 0;
   let inf = 0;
+  let posInf = 0;
   const count = (u: Uint32Array) => {
     for (let i = 0; i < u.length; i++) {
       const v = u[i];
       if ((v & 0x7f800000) === 0x7f800000) {
         if (v & 0x7fffff) nan++;
-        else inf++;
+        else {
+          inf++;
+          if (v === 0x7f800000) posInf++;
+        }
       }
     }
   };
@@ -50,29 +61,26 @@ function countNonFinite32(raw: Uint8Array): { nan: number; inf: number } {
       count(new Uint32Array(chunk.buffer, 0, part.length / 4));
     }
   }
-  return { nan, inf };
+  return { nan, inf, posInf };
 }
 
-function countNonFinite64(raw: Uint8Array): { nan: number; inf: number } {
+function countNonFiniteNumbers(values: Iterable<number>): NonFinite {
   let nan = 0;
   let inf = 0;
+  let posInf = 0;
+  for (const v of values) {
+    if (Number.isNaN(v)) nan++;
+    else if (!Number.isFinite(v)) {
+      inf++;
+      if (v > 0) posInf++;
+    }
+  }
+  return { nan, inf, posInf };
+}
+
+function* float64s(raw: Uint8Array): Iterable<number> {
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  for (let o = 0; o + 8 <= raw.byteLength; o += 8) {
-    const v = dv.getFloat64(o, true);
-    if (Number.isNaN(v)) nan++;
-    else if (!Number.isFinite(v)) inf++;
-  }
-  return { nan, inf };
-}
-
-function countNonFiniteNumbers(a: number[]): { nan: number; inf: number } {
-  let nan = 0;
-  let inf = 0;
-  for (const v of a) {
-    if (Number.isNaN(v)) nan++;
-    else if (!Number.isFinite(v)) inf++;
-  }
-  return { nan, inf };
+  for (let o = 0; o + 8 <= raw.byteLength; o += 8) yield dv.getFloat64(o, true);
 }
 
 /** Checks one tensor's dims against its data; returns a problem or undefined, and the element count. */
@@ -97,11 +105,11 @@ function checkSize(t: TensorP, what: string): { problem?: string; elements: numb
   return { elements };
 }
 
-function nonFinite(t: TensorP): { nan: number; inf: number } {
+function nonFinite(t: TensorP): NonFinite {
   const raw = t.raw_data && t.raw_data.byteLength ? t.raw_data : undefined;
   if (t.data_type === ElemType.FLOAT) return raw ? countNonFinite32(raw) : countNonFiniteNumbers(t.float_data ?? []);
-  if (t.data_type === 11) return raw ? countNonFinite64(raw) : { nan: 0, inf: 0 };
-  return { nan: 0, inf: 0 };
+  if (t.data_type === 11 && raw) return countNonFiniteNumbers(float64s(raw));
+  return { nan: 0, inf: 0, posInf: 0 };
 }
 
 /** The initializers' and Constant nodes' checks (sizes, external data, NaN/∞); `file` names the ONNX file in messages. */
@@ -128,11 +136,18 @@ export function checkWeights(g: GraphModel): WeightReport {
       errors.push(s.problem);
       continue;
     }
-    const { nan, inf } = nonFinite(t);
+    const { nan, inf, posInf } = nonFinite(t);
     if (!nan && !inf) continue;
-    const isMask = nan === 0 && consumers.length > 0 && consumers.every((c) => MASK_OPS.has(c.op_type));
+    // A mask value, read only by masking operators: a single number (torch's masked_fill(mask, -inf) exports a scalar
+    // Constant read by Where), or a −∞-only tensor square in its last two axes ([.., T, T]). A bias vector or a weight
+    // with ∞ in it is damage, not a mask.
+    const dims = (t.dims ?? []).map(Number);
+    const square = dims.length >= 2 && dims[dims.length - 1] === dims[dims.length - 2];
+    const shapeOk = s.elements <= 1 || (posInf === 0 && square);
+    const isMask = nan === 0 && shapeOk && consumers.length > 0 && consumers.every((c) => MASK_OPS.has(c.op_type));
     if (isMask) {
-      notes.push(`${what} holds ${inf} infinite values; read as a mask constant (it only feeds ${[...new Set(consumers.map((c) => c.op_type))].join(', ')})`);
+      // torch's scalar −∞ for masked_fill is in every eager export: not worth a word. A whole mask tensor of −∞ is noted.
+      if (s.elements > 1) notes.push(`${what} holds ${inf} infinite values; read as a mask constant (it only feeds ${[...new Set(consumers.map((c) => c.op_type))].join(', ')})`);
       continue;
     }
     nanTensors++;
