@@ -1,9 +1,18 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { TextTokenizer, type TokenSpan } from '../core/tokenizer';
 import { openModelFolderInWorker, type PreparedModel } from '../model/openModelFolder';
 import type { ModelPackage } from '../model/packageValidator';
+import { JSON_LIMITS, readConfined } from '../model/safeFiles';
 import { loadBundledPackage } from './bundledModels';
+
+/**
+ * A file of a user's validated package, read again when the panel needs it: still confined to the package folder and
+ * a regular file (a file swapped for a link after the check is refused, not followed).
+ */
+async function readPackageFile(pkg: ModelPackage, file: string, what: string, maxBytes: number): Promise<Buffer> {
+  return readConfined(await realpath(pkg.folder), file, what, maxBytes);
+}
 import type { ModelUpload } from '../panel/panelProvider';
 
 export const BUNDLED_MODELS = ['twin-diff', 'twin-softmax'] as const;
@@ -66,8 +75,11 @@ export class ModelStore {
       l = (async () => {
         const u = this.user.get(id);
         if (!u && !isBundled(id)) throw new Error(`unknown model "${id}": choose one with Attention Inspector: Choose Model`);
+        // The bundled models' tokenizer is shared (dist/models/shared/), outside each model's folder, and ships with
+        // the extension: only a user's package is confined to its folder.
         const pkg = u ? u.pkg : loadBundledPackage(vscode.Uri.joinPath(this.extensionUri, 'dist', 'models').fsPath, id);
-        const tokenizer = new TextTokenizer(JSON.parse(await readFile(pkg.tokenizerPath, 'utf8')));
+        const text = u ? (await readPackageFile(pkg, pkg.tokenizerPath, 'tokenizer.json', JSON_LIMITS.tokenizer)).toString('utf8') : await readFile(pkg.tokenizerPath, 'utf8');
+        const tokenizer = new TextTokenizer(JSON.parse(text));
         return { pkg, tokenizer };
       })();
       l.catch(() => this.loaded.delete(id));
@@ -82,7 +94,7 @@ export class ModelStore {
     if (!u) return undefined;
     return {
       version: u.pkg.folder,
-      read: async () => ({ manifest: u.pkg.manifest, onnx: new Uint8Array(await readFile(u.pkg.onnxPath)) }),
+      read: async () => ({ manifest: u.pkg.manifest, onnx: new Uint8Array(await readPackageFile(u.pkg, u.pkg.onnxPath, 'the ONNX model', maxModelBytes() + 2 ** 20)) }),
     };
   }
 

@@ -7,9 +7,29 @@ import * as z from 'zod';
 
 const name = z.string().min(1).max(200);
 const positiveInt = z.number().int().positive();
+
+/**
+ * Upper bounds on every size a manifest declares, checked before anything is allocated from them (a manifest that
+ * declares five million layers must be refused at once, not after building five million output names). Each is far
+ * above any model that runs in an editor today (Llama 3.1 405B: 126 layers, 128 heads of 128, vocabulary 128,256).
+ */
+export const MANIFEST_LIMITS = {
+  layers: 1024,
+  heads: 1024,
+  qkHeads: 2048,
+  headDim: 4096,
+  dModel: 262_144,
+  vocabSize: 4_194_304,
+  maxContext: 1_048_576,
+  /** Items in any list (layouts, λ per layer, extra inputs, notes). */
+  listItems: 1024,
+  /** A fixed (numeric) dimension of an extra input the engine fills. */
+  extraDim: 65_536,
+} as const;
+const bounded = (max: number) => positiveInt.max(max);
 /** Axis names of a tensor, outermost first, e.g. ["batch", "qkHead", "token", "dim"]. */
 /** "key" is the second token axis of a full attention map. */
-const layout = z.array(z.enum(['batch', 'token', 'key', 'vocab', 'head', 'qkHead', 'dim', 'one'])).min(1);
+const layout = z.array(z.enum(['batch', 'token', 'key', 'vocab', 'head', 'qkHead', 'dim', 'one'])).min(1).max(8);
 const tensor = z.object({ name, layout }).strict();
 /**
  * A graph input besides the ids, fed by the engine: "ones" (an attention mask), "positions" (0..T−1), "empty" (a
@@ -20,7 +40,7 @@ const extraInput = z
     name,
     fill: z.enum(['ones', 'positions', 'empty']),
     dtype: z.enum(['int64', 'int32', 'float32']),
-    dims: z.array(z.union([z.number().int().nonnegative(), z.enum(['batch', 'token', 'past'])])).min(1),
+    dims: z.array(z.union([z.number().int().nonnegative().max(MANIFEST_LIMITS.extraDim), z.enum(['batch', 'token', 'past'])])).min(1).max(8),
   })
   .strict();
 /** A per-layer tensor: `name` holds "{layer}", replaced by the 0-based layer index. */
@@ -31,30 +51,30 @@ export const ManifestSchema = z
     formatVersion: z.literal(1),
     name,
     displayName: name,
-    description: z.string(),
+    description: z.string().max(10_000),
     attention: z.enum(['softmax', 'diff-v1', 'diff-v2']),
     /** How Q/K sub-heads pair into A1/A2: "interleaved" (2i, 2i+1; the DIFF reference code), "halves" (i, i+h;
      * DiffLlama), "adjacent-query" (DIFF V2), "none" for softmax models. */
     pairing: z.enum(['none', 'interleaved', 'halves', 'adjacent-query']),
     /** "unknown" for graphs rewritten by the extension: their Q/K are read after RoPE, whatever its style. */
     rope: z.object({ style: z.enum(['interleaved', 'neox', 'none', 'unknown']), theta: z.number().positive().optional() }).strict(),
-    layers: positiveInt,
+    layers: bounded(MANIFEST_LIMITS.layers),
     /** Attention heads as the model mixes values: H for softmax, h = H/2 for DIFF V1. */
-    heads: positiveInt,
+    heads: bounded(MANIFEST_LIMITS.heads),
     /** Q/K (sub-)heads in the q/k outputs: H for softmax, 2h for DIFF V1. */
-    qkHeads: positiveInt,
-    headDim: positiveInt,
-    dModel: positiveInt,
-    vocabSize: positiveInt,
-    maxContext: positiveInt,
+    qkHeads: bounded(MANIFEST_LIMITS.qkHeads),
+    headDim: bounded(MANIFEST_LIMITS.headDim),
+    dModel: bounded(MANIFEST_LIMITS.dModel),
+    vocabSize: bounded(MANIFEST_LIMITS.vocabSize),
+    maxContext: bounded(MANIFEST_LIMITS.maxContext),
     /** λ_init per layer (DIFF V1): 0.8 − 0.6·exp(−0.3·l). */
-    lambdaInit: z.array(z.number()).optional(),
+    lambdaInit: z.array(z.number()).max(MANIFEST_LIMITS.layers).optional(),
     /** Softmax scale applied to q·k (1/√headDim unless stated). */
     scale: z.number().positive(),
     /** "probs": attention is read from the graph's softmax outputs (full maps, so inputs are shorter). Default "qk". */
     readFrom: z.enum(['qk', 'probs']).optional(),
     files: z.object({ onnx: name, tokenizer: name }).strict(),
-    inputs: z.object({ ids: tensor.extend({ dtype: z.literal('int64') }), extra: z.array(extraInput).optional() }).strict(),
+    inputs: z.object({ ids: tensor.extend({ dtype: z.literal('int64') }), extra: z.array(extraInput).max(64).optional() }).strict(),
     outputs: z
       .object({
         logits: tensor,
@@ -74,7 +94,7 @@ export const ManifestSchema = z
       .strict(),
     twin: z.object({ name, path: name }).strict().optional(),
     /** Where the package came from when the extension wrote it (a rewritten ONNX graph); absent for exported packages. */
-    source: z.object({ kind: z.enum(['rewritten-onnx', 'exported']), path: z.string(), notes: z.array(z.string()) }).strict().optional(),
+    source: z.object({ kind: z.enum(['rewritten-onnx', 'exported']), path: z.string().max(4096), notes: z.array(z.string().max(2000)).max(MANIFEST_LIMITS.listItems) }).strict().optional(),
     parameters: positiveInt,
     training: z.record(z.string(), z.unknown()),
     evaluation: z.record(z.string(), z.unknown()),
@@ -109,14 +129,106 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 
 export type ManifestResult = { ok: true; manifest: Manifest } | { ok: false; errors: string[] };
 
-/** Validates parsed JSON; every error names the field ("manifest.json: layers: expected number, received string"). */
+/**
+ * Validates parsed JSON. Every error names the file, the field, what was found and what is expected, in words a
+ * user understands ('manifest.json: headDim is 1.5; expected a whole number from 1 to 4096 (the width of one
+ * attention head)'), never zod's own wording.
+ */
 export function parseManifest(json: unknown, file = 'manifest.json'): ManifestResult {
   const r = ManifestSchema.safeParse(json);
   if (r.success) return { ok: true, manifest: r.data };
-  return {
-    ok: false,
-    errors: r.error.issues.map((i) => `${file}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
-  };
+  return { ok: false, errors: r.error.issues.slice(0, 20).map((i) => describeIssue(i, json, file)) };
+}
+
+/** What each top-level field means, for messages. */
+const FIELD_MEANING: Record<string, string> = {
+  formatVersion: 'the manifest format version',
+  layers: 'the number of layers',
+  heads: 'attention heads per layer',
+  qkHeads: 'Q/K heads per layer in the q and k outputs',
+  headDim: 'the width of one attention head',
+  dModel: 'the model width',
+  vocabSize: 'the vocabulary size',
+  maxContext: 'the longest input in tokens',
+  scale: 'the softmax scale applied to q·k',
+  parameters: 'the number of parameters',
+  attention: 'the attention kind',
+  pairing: 'how Q/K sub-heads pair',
+};
+
+/** A value as a message shows it: short, one line, never more than 40 characters of the file's text. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `a list of ${v.length} item${v.length === 1 ? '' : 's'}`;
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') {
+    const s = v.length > 40 ? `${v.slice(0, 37)}…` : v;
+    return `the text ${JSON.stringify(s)}`;
+  }
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'not a finite number';
+  return String(v);
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  int: 'a whole number',
+  number: 'a number',
+  string: 'text',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'a list',
+  record: 'an object',
+};
+
+function valueAt(json: unknown, path: PropertyKey[]): unknown {
+  let v = json;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+function describeIssue(i: z.core.$ZodIssue, json: unknown, file: string): string {
+  const field = i.path.length ? i.path.map(String).join('.') : '(the whole file)';
+  const found = valueAt(json, i.path);
+  const meaning = i.path.length === 1 && FIELD_MEANING[String(i.path[0])] ? ` (${FIELD_MEANING[String(i.path[0])]})` : '';
+  const at = `${file}: ${field}`;
+  switch (i.code) {
+    case 'invalid_type': {
+      const top = i.path.length === 1 ? String(i.path[0]) : '';
+      const limit = (MANIFEST_LIMITS as Record<string, number>)[top];
+      const expected = limit && (i.expected === 'int' || i.expected === 'number') ? `a whole number from 1 to ${limit}` : TYPE_WORDS[i.expected] ?? i.expected;
+      if (found === undefined) return `${at} is missing; expected ${expected}${meaning}`;
+      return `${at} is ${describeValue(found)}; expected ${expected}${meaning}`;
+    }
+    case 'too_big': {
+      const max = Number(i.maximum);
+      if (i.origin === 'array') return `${at} is ${describeValue(found)}, more than the limit of ${max}${meaning}`;
+      if (i.origin === 'string') return `${at} is ${(found as string).length} characters long, more than the limit of ${max}`;
+      return `${at} is ${describeValue(found)}, over the limit of ${max}${meaning}; no model the inspector can run is that large`;
+    }
+    case 'too_small': {
+      const min = Number(i.minimum);
+      if (i.origin === 'array') return `${at} is an empty list; expected at least ${min} item${min === 1 ? '' : 's'}`;
+      if (i.origin === 'string') return `${at} is empty text; expected a name`;
+      return `${at} is ${describeValue(found)}; expected ${i.inclusive ? `at least ${min}` : `more than ${min}`}${meaning}`;
+    }
+    case 'invalid_value':
+      return `${at} is ${describeValue(found)}; expected ${i.values.length === 1 ? JSON.stringify(i.values[0]) : `one of ${i.values.map((v) => JSON.stringify(v)).join(', ')}`}${meaning}`;
+    case 'unrecognized_keys': {
+      const keys = i.keys.slice(0, 5).map((k) => JSON.stringify(k.length > 40 ? `${k.slice(0, 37)}…` : k));
+      return `${at} has ${i.keys.length === 1 ? 'a field' : 'fields'} the manifest format does not know: ${keys.join(', ')}${i.keys.length > 5 ? ` and ${i.keys.length - 5} more` : ''} (remove ${i.keys.length === 1 ? 'it' : 'them'}, or check the spelling)`;
+    }
+    case 'invalid_format':
+      return `${at} is ${describeValue(found)}; ${i.message.replace(/^Invalid string: /, '')}`;
+    case 'invalid_union':
+      return `${at} is ${describeValue(found)}; expected a whole number or one of "batch", "token", "past"`;
+    case 'custom':
+      return `${at}${found !== undefined && typeof found !== 'object' ? ` (${describeValue(found)})` : ''} ${i.message}`;
+    default:
+      return `${at} is ${describeValue(found)}; ${i.message}`;
+  }
 }
 
 export function manifestJsonSchema(): unknown {

@@ -10,6 +10,7 @@
  */
 import { ModelProto } from './modelBuilder';
 import { ElemType, GraphModel, type NodeP } from './graphModel';
+import { checkWeights, elemName, shortName } from './weightCheck';
 
 /** Fused attention operators whose weights never exist as a tensor in the graph. */
 export const FUSED_ATTENTION_OPS = [
@@ -202,10 +203,10 @@ export function findAttention(g: GraphModel, idsName: string): FoundAttention[] 
     const [qName, kTName] = tr.matmul.input!;
     const rank = g.rank(qName) ?? g.rank(kTName) ?? 4;
     if (!(axis === -1 || axis === rank - 1 || (axis === undefined && g.opset >= 13))) {
-      throw new RewriteError(`Softmax "${sm.name}" normalises over axis ${axis ?? '1 (the default before opset 13)'}, not the last one; this is not attention as the inspector reads it`);
+      throw new RewriteError(`Softmax ${shortName(sm.name)} normalises over axis ${axis ?? '1 (the default before opset 13)'}, not the last one; this is not attention as the inspector reads it`);
     }
     if (!tr.masked) {
-      throw new RewriteError(`Softmax "${sm.name}" has no attention mask between it and Q·Kᵀ: the model is not a causal language model (or its mask is applied in a way the inspector does not read). Attention Inspector analyses causal (decoder-only) models.`);
+      throw new RewriteError(`Softmax ${shortName(sm.name)} has no attention mask between it and Q·Kᵀ: the model is not a causal language model (or its mask is applied in a way the inspector does not read). Attention Inspector analyses causal (decoder-only) models.`);
     }
     const kp = g.producer.get(kTName);
     const swapLast = (p: number[] | undefined) => !!p && p.length === rank && p.every((v, i) => (i < rank - 2 ? v === i : v === (i === rank - 2 ? rank - 1 : rank - 2)));
@@ -253,7 +254,7 @@ function checkWeightsUsedAsIs(g: GraphModel, f: FoundAttention): void {
   for (const t of f.derived) {
     for (const c of g.consumers.get(t) ?? []) {
       if (READS_AS_IS.has(c.op_type) || (c.op_type === 'MatMul' && c.input![0] === t)) continue;
-      throw new RewriteError(`the attention weights of Softmax "${f.softmax}" go through ${c.op_type} "${c.name ?? ''}" before they mix the values, so the weights the model uses are not the softmax the inspector would show (a difference of maps or a re-weighting it does not recognise). Export it with the exporter in Attention Inspector's repository (training/export_model.py), which records what it computes.`);
+      throw new RewriteError(`the attention weights of Softmax ${shortName(f.softmax)} go through ${c.op_type} "${c.name ?? ''}" before they mix the values, so the weights the model uses are not the softmax the inspector would show (a difference of maps or a re-weighting it does not recognise). Export it with the exporter in Attention Inspector's repository (training/export_model.py), which records what it computes.`);
     }
   }
 }
@@ -296,11 +297,17 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
   const g = new GraphModel(bytes);
   const notes: string[] = [];
   const idsInput = g.inputs.find((i) => i.name === 'input_ids') ?? g.inputs.find((i) => i.elemType === ElemType.INT64 && /ids|tokens|input/.test(i.name));
-  if (!idsInput) throw new RewriteError(`the graph has no token-id input (int64 "input_ids"); its inputs are ${g.inputs.map((i) => i.name).join(', ') || 'none'}`);
+  const inputList = () => g.inputs.slice(0, 8).map((i) => `${shortName(i.name)} (${elemName(i.elemType)})`).join(', ') + (g.inputs.length > 8 ? ` and ${g.inputs.length - 8} more` : '');
+  if (!idsInput) throw new RewriteError(`the graph has no token-id input (int64 "input_ids"); its inputs are ${inputList() || 'none'}`);
+  if (idsInput.elemType !== ElemType.INT64) {
+    throw new RewriteError(`graph input ${shortName(idsInput.name)} holds ${elemName(idsInput.elemType)}; the inspector feeds token ids as int64 (ONNX element type 7), as transformers and torch.onnx export them. Export the model with int64 input_ids`);
+  }
+  const weights = checkWeights(g);
+  if (weights.errors.length) throw new RewriteError(weights.errors.join('; '));
+  notes.push(...weights.notes);
   for (const t of g.initializers.values()) {
-    if (t.data_location === 1) throw new RewriteError(`weight "${t.name}" is stored in an external data file; save the model as one .onnx file (under 2 GB) to inspect it`);
     if (t.data_type === ElemType.FLOAT16 || t.data_type === ElemType.BFLOAT16) {
-      throw new RewriteError(`the model's weights are in ${t.data_type === ElemType.FLOAT16 ? 'float16' : 'bfloat16'} (e.g. "${t.name}"); the inspector reads float32 models: export in float32`);
+      throw new RewriteError(`the model's weights are in ${t.data_type === ElemType.FLOAT16 ? 'float16' : 'bfloat16'} (e.g. ${shortName(t.name)}); the inspector reads float32 models: export in float32`);
     }
   }
   const extra = g.inputs.filter((i) => i.name !== idsInput.name).map((i) => extraInput(i));
@@ -461,12 +468,12 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
 /** How the engine feeds a graph input other than the ids, from its name and declared shape. */
 function extraInput(i: { name: string; elemType: number | undefined; dims: (number | string)[] }) {
   const dtype = i.elemType === ElemType.INT64 ? 'int64' : i.elemType === ElemType.INT32 ? 'int32' : i.elemType === ElemType.FLOAT ? 'float32' : undefined;
-  if (!dtype) throw new RewriteError(`graph input "${i.name}" has element type ${i.elemType}, which the inspector cannot feed`);
+  if (!dtype) throw new RewriteError(`graph input ${shortName(i.name)} has element type ${i.elemType}, which the inspector cannot feed`);
   if (/attention_mask/.test(i.name)) return { name: i.name, fill: 'ones', dtype, dims: ['batch', 'token'] };
   if (/position_ids/.test(i.name)) return { name: i.name, fill: 'positions', dtype, dims: ['batch', 'token'] };
   if (/past|cache/.test(i.name) && i.dims.length === 4) {
     const dims = i.dims.map((d, ax) => (typeof d === 'number' && d > 0 ? d : ax === 0 ? 'batch' : ax === 2 ? 'past' : undefined));
     if (dims.every((d) => d !== undefined)) return { name: i.name, fill: 'empty', dtype, dims: dims as (number | string)[] };
   }
-  throw new RewriteError(`graph input "${i.name}" (dims ${i.dims.join('×') || 'unknown'}) is neither input_ids, attention_mask, position_ids nor a past key/value cache; the inspector does not know what to feed it`);
+  throw new RewriteError(`graph input ${shortName(i.name)} (dims ${i.dims.join('×') || 'unknown'}) is neither input_ids, attention_mask, position_ids nor a past key/value cache; the inspector does not know what to feed it`);
 }

@@ -3,6 +3,7 @@
  * graph inputs. The attention finder walks it; nothing here changes the model.
  */
 import { ModelProto } from './modelBuilder';
+import { WireError, checkWire } from './wireCheck';
 
 export interface TensorP {
   name?: string;
@@ -53,6 +54,13 @@ export class GraphModel {
   readonly tensorNames = new Set<string>();
 
   constructor(bytes: Uint8Array) {
+    if (bytes.length === 0) throw new Error('not an ONNX model (the file is empty: 0 bytes)');
+    try {
+      checkWire(bytes); // bounds depth, counts and declared lengths before protobufjs allocates anything
+    } catch (e) {
+      if (e instanceof WireError) throw new Error(`not an ONNX model the inspector can read: ${e.message}`);
+      throw e;
+    }
     let m;
     try {
       m = ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, defaults: false }) as {
@@ -62,7 +70,7 @@ export class GraphModel {
     } catch (e) {
       throw new Error(`not an ONNX model (${e instanceof Error ? e.message : String(e)})`);
     }
-    if (!m.graph) throw new Error('not an ONNX model (no graph)');
+    if (!m.graph) throw new Error('not an ONNX model (the file holds no graph)');
     const g = m.graph;
     this.opset = m.opset_import?.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0;
     this.nodes = g.node ?? [];
