@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { TextTokenizer, type TokenSpan } from '../core/tokenizer';
+import type { TokenSpan } from '../core/tokenizer';
+import { TokenizerClient, type TokenizedWindow } from './tokenizeClient';
 import { openModelFolderInWorker, type PreparedModel } from '../model/openModelFolder';
 import { validatePackage, type ModelPackage } from '../model/packageValidator';
 import type { ModelUpload } from '../panel/panelProvider';
@@ -20,21 +21,28 @@ export function maxModelBytes(): number {
 
 interface Loaded {
   pkg: ModelPackage;
-  tokenizer: TextTokenizer;
 }
 
 /**
  * The models the inspector can run: the bundled twins, and folders the user opened (model packages, or ONNX language
  * models rewritten into the extension's global storage). Packages are validated and tokenizers loaded once.
  */
-export class ModelStore {
+export class ModelStore implements vscode.Disposable {
   private readonly loaded = new Map<string, Promise<Loaded>>();
   private readonly user = new Map<string, PreparedModel>();
+  /** Tokenization runs in a worker thread (tokenizeWorker.ts): the host's event loop never waits for it. */
+  private readonly tokenizer: TokenizerClient;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly cacheRoot: vscode.Uri,
-  ) {}
+  ) {
+    this.tokenizer = new TokenizerClient(vscode.Uri.joinPath(extensionUri, 'dist', 'tokenizeWorker.js').fsPath);
+  }
+
+  dispose(): void {
+    this.tokenizer.dispose();
+  }
 
   /** Validates (and for a manifest-less ONNX folder, rewrites and caches) a model folder; returns its id. */
   async openFolder(folder: string): Promise<PreparedModel> {
@@ -66,8 +74,8 @@ export class ModelStore {
         const u = this.user.get(id);
         if (!u && !isBundled(id)) throw new Error(`unknown model "${id}": choose one with Attention Inspector: Choose Model`);
         const pkg = u ? u.pkg : await validatePackage(vscode.Uri.joinPath(this.extensionUri, 'media', 'models', id).fsPath);
-        const tokenizer = new TextTokenizer(JSON.parse(await readFile(pkg.tokenizerPath, 'utf8')));
-        return { pkg, tokenizer };
+        // The tokenizer is parsed and checked in the worker, at its first use.
+        return { pkg };
       })();
       l.catch(() => this.loaded.delete(id));
       this.loaded.set(id, l);
@@ -85,10 +93,25 @@ export class ModelStore {
     };
   }
 
+  /**
+   * The window of at most `maxTokens` tokens around `cursor` (a UTF-16 offset in `text`) that textWindow.ts chooses,
+   * tokenized in the worker; spans are relative to the window's start.
+   */
+  async tokenizeWindow(id: string, text: string, cursor: number, maxTokens: number): Promise<TokenizedWindow> {
+    const { pkg } = await this.load(id);
+    return this.tokenizer.window(pkg.tokenizerPath, text, cursor, maxTokens);
+  }
+
+  /** All of `text`'s token ids (in the worker). */
+  async encodeIds(id: string, text: string): Promise<number[]> {
+    const { pkg } = await this.load(id);
+    return (await this.tokenizer.all(pkg.tokenizerPath, text)).ids;
+  }
+
   /** Token ids and their exact ranges in `text`; refuses text longer than the model's context. */
   async tokenize(id: string, text: string): Promise<{ ids: Int32Array; spans: TokenSpan[]; maxContext: number }> {
-    const { pkg, tokenizer } = await this.load(id);
-    const { ids, spans } = tokenizer.encode(text);
+    const { pkg } = await this.load(id);
+    const { ids, spans } = await this.tokenizer.all(pkg.tokenizerPath, text);
     if (ids.length === 0) throw new Error('nothing to analyse: the text is empty');
     if (ids.length > pkg.manifest.maxContext) {
       throw new Error(`the text has ${ids.length} tokens, more than ${id}'s maximum context of ${pkg.manifest.maxContext}; analyse a selection`);

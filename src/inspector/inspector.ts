@@ -9,7 +9,6 @@ import { Coalescer, withTimeout } from '../core/coalescer';
 import { aggregate, groupOf, tokenAt, type Aggregation } from '../core/grouping';
 import { measureSpanMass } from '../core/measure';
 import type { MeasureReport, PanelState } from '../core/protocol';
-import { chooseWindow } from '../core/textWindow';
 import { describeSelection, lambdaA2, selectRow, viewInfo, type Direction, type HeadSelection, type ViewId } from '../core/views';
 import type { PanelProvider } from '../panel/panelProvider';
 import type { StatusItem } from '../statusItem';
@@ -53,6 +52,12 @@ export class Inspector implements vscode.Disposable {
   private readonly subs: vscode.Disposable[] = [];
   private warned = new Set<string>();
   private lastAnalysis: Promise<unknown> = Promise.resolve();
+  /**
+   * The analysis the panel is running (or the last one). The panel runs one model pass at a time; a newer analysis
+   * waits for this one instead of queueing behind it, and analyses superseded while they wait never reach the panel,
+   * so Analyze pressed twenty times, or a reanalysis after every pause in typing, leaves no backlog there.
+   */
+  private panelLane: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly panel: PanelProvider,
@@ -122,47 +127,59 @@ export class Inspector implements vscode.Disposable {
     const gen = ++this.generation;
     clearTimeout(this.reanalyseTimer);
     const base = range ? doc.offsetAt(range.start) : 0;
+    // The version of the text read here: everything below (tokens, ranges) is about this version.
+    const version = doc.version;
     const text = range ? doc.getText(range) : doc.getText();
     if (text.trim().length === 0) throw new Error(range ? 'the selection is empty: select some text, or run Analyze Document' : 'the document is empty: there is nothing to analyse');
     const odd = countBinary(text);
     if (odd > Math.max(8, text.length * 0.1)) {
       throw new Error(`this looks like a binary file (${Math.round((100 * odd) / text.length)}% NUL or undecodable characters); Attention Inspector analyses text`);
     }
-    const { pkg, tokenizer } = await this.models.load(this.model);
+    const model = this.model;
+    const compare = this.compare;
+    const { pkg } = await this.models.load(model);
     // A user's model is loaded (and checked) in the panel first: its attention may have to be read from full maps,
     // which limits the window.
-    const loaded = await this.panel.ensureModel(this.model);
+    const loaded = await this.panel.ensureModel(model);
     const maxTokens = Math.max(2, Math.min(cfg().get<number>('maxTokens', 2048), pkg.manifest.maxContext, loaded?.tokenLimit ?? Infinity));
     if (loaded?.readFrom === 'probs') {
-      const key = `probs:${this.model}`;
+      const key = `probs:${model}`;
       if (!this.warned.has(key)) {
         this.warned.add(key);
-        const why = `${this.model}: its Q and K do not reproduce the attention its graph computes (largest difference ${Number.isFinite(loaded.maxError) ? loaded.maxError.toExponential(1) : 'not measured: the scale is computed at run time'}), so attention is read from the graph's softmax outputs. Full maps limit the input to ${loaded.tokenLimit} tokens, and the what-if views are unavailable.`;
+        const why = `${model}: its Q and K do not reproduce the attention its graph computes (largest difference ${Number.isFinite(loaded.maxError) ? loaded.maxError.toExponential(1) : 'not measured: the scale is computed at run time'}), so attention is read from the graph's softmax outputs. Full maps limit the input to ${loaded.tokenLimit} tokens, and the what-if views are unavailable.`;
         this.log.warn(why);
         void vscode.window.showInformationMessage(`Attention Inspector: ${why}`);
       }
     }
     const cursor = doc.offsetAt(editor.selection.active) - base;
-    const win = chooseWindow(text, cursor, maxTokens, (s) => tokenizer.encode(s));
-    if (win.encoded.ids.length === 0) throw new Error('nothing to analyse: the text has no tokens');
+    // Tokenized in a worker thread (a 1 MB line or a 200k-token file must not stall the extension host), and only the
+    // window that is analysed (textWindow.ts): its spans are relative to win.start.
+    const win = await this.models.tokenizeWindow(model, text, cursor, maxTokens);
+    if (gen !== this.generation) return undefined;
+    if (win.ids.length === 0) throw new Error('nothing to analyse: the text has no tokens');
     const start = base + win.start;
     const end = base + win.end;
+    // (If the document was edited meanwhile these are off, but then the session is dropped below, never shown.)
     const lines = { first: doc.positionAt(start).line + 1, last: doc.positionAt(Math.max(start, end - 1)).line + 1, total: doc.lineCount };
-    const ids = Int32Array.from(win.encoded.ids);
-    const models = this.compare ? [this.model, this.twin()] : [this.model];
+    const ids = Int32Array.from(win.ids);
+    const models = compare ? [model, this.twin()] : [model];
     // The panel's analyses are about to be replaced: the old session must not read rows that belong to the new text.
     this.retire();
-    const session = new Session(doc, doc.version, start, end, text.slice(win.start, win.end), win.encoded.spans, ids, lines, this.panel);
+    const session = new Session(doc, version, start, end, text.slice(win.start, win.end), win.spans, ids, lines, this.panel);
     const title = `Attention Inspector: analysing ${ids.length} tokens with ${models.join(' and ')}`;
+    const before = this.panelLane;
     const work = (async () => {
+      await before;
+      if (gen !== this.generation) return undefined;
       for (const m of models) {
-        if (m !== this.model) await this.checkSameTokens(m, session);
+        if (m !== model) await this.checkSameTokens(m, session, model);
         const info = await this.panel.analyze(m, ids);
         if (gen !== this.generation) return undefined;
         session.runs.set(m, info);
       }
       return session;
     })();
+    this.panelLane = work.catch(() => undefined);
     let done: Session | undefined;
     try {
       done = await this.withProgress(title, `analysing ${ids.length} tokens`, work, () => {
@@ -176,8 +193,12 @@ export class Inspector implements vscode.Disposable {
     if (doc.isClosed) return undefined;
     if (doc.version !== session.version) {
       // Edited while the model ran: the spans no longer match the text.
-      this.scheduleReanalyse(true);
+      this.scheduleReanalyse(true, editor);
       return undefined;
+    }
+    if (this.model !== model || this.compare !== compare) {
+      // The model (or the comparison) was switched while this one ran: analyse again with the current choice.
+      return this.analyze(editor, range);
     }
     this.session = session;
     this.focus = null;
@@ -219,11 +240,10 @@ export class Inspector implements vscode.Disposable {
     return t;
   }
 
-  private async checkSameTokens(model: string, s: Session): Promise<void> {
-    const { tokenizer } = await this.models.load(model);
-    const ids = tokenizer.encode(s.text).ids;
+  private async checkSameTokens(model: string, s: Session, base = this.model): Promise<void> {
+    const ids = await this.models.encodeIds(model, s.text);
     if (ids.length !== s.ids.length || ids.some((v, i) => v !== s.ids[i])) {
-      throw new Error(`${model} tokenizes this text differently from ${this.model}, so the two cannot be compared token by token`);
+      throw new Error(`${model} tokenizes this text differently from ${base}, so the two cannot be compared token by token`);
     }
   }
 
@@ -246,13 +266,14 @@ export class Inspector implements vscode.Disposable {
     return s;
   }
 
-  private scheduleReanalyse(force = false): void {
+  private scheduleReanalyse(force = false, ed?: vscode.TextEditor): void {
     if (!this.followCursor && !force) return;
     clearTimeout(this.reanalyseTimer);
     const delay = cfg().get<number>('reanalyseDelayMs', 750);
     const s = this.session;
+    const doc = ed?.document ?? s?.doc ?? vscode.window.activeTextEditor?.document;
     this.reanalyseTimer = setTimeout(() => {
-      const editor = vscode.window.visibleTextEditors.find((e) => e.document === (s?.doc ?? vscode.window.activeTextEditor?.document));
+      const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
       if (!editor || editor.document.isClosed) return;
       this.analyze(editor).catch((e) => this.warn(e));
     }, delay);
@@ -293,7 +314,7 @@ export class Inspector implements vscode.Disposable {
     const s = this.session;
     if (!this.followCursor || !s || s.stale || e.textEditor.document !== s.doc) return;
     const off = s.doc.offsetAt(e.selections[0].active);
-    if ((off < s.start || off > s.end) && (s.start > 0 || s.end < s.doc.getText().length)) {
+    if ((off < s.start || off > s.end) && (s.start > 0 || s.end < s.docLength)) {
       // The cursor left the analysed window of a long document: analyse the window around it.
       this.scheduleReanalyse();
       return;
@@ -470,7 +491,7 @@ export class Inspector implements vscode.Disposable {
     const s = this.session;
     if (s && !s.stale && editor?.document === s.doc) {
       const range = new vscode.Range(s.doc.positionAt(s.start), s.doc.positionAt(s.end));
-      await this.analyze(editor, s.start === 0 && s.end === s.doc.getText().length ? undefined : range);
+      await this.analyze(editor, s.start === 0 && s.end === s.docLength ? undefined : range);
     } else this.repaint();
   }
 

@@ -1,0 +1,86 @@
+/**
+ * The extension host's side of the tokenizer worker (tokenizeWorker.ts): requests go to one long-lived worker thread
+ * and come back with token ids and exact UTF-16 spans. Node only (no `vscode`), so unit tests and benchmarks drive
+ * the same code as the extension.
+ */
+import { Worker } from 'node:worker_threads';
+import type { TokenSpan } from '../core/tokenizer';
+
+export type TokenizeRequest =
+  | { id: number; kind: 'window'; tokenizerPath: string; text: string; cursor: number; maxTokens: number }
+  | { id: number; kind: 'all'; tokenizerPath: string; text: string };
+
+export type TokenizeReply =
+  | { id: number; ok: true; start: number; end: number; partial: boolean; ids: number[]; spans: TokenSpan[] }
+  | { id: number; ok: false; error: string };
+
+export interface TokenizedWindow {
+  /** UTF-16 offsets of the tokenized text in the text sent. */
+  start: number;
+  end: number;
+  partial: boolean;
+  ids: number[];
+  /** Spans relative to `start`. */
+  spans: TokenSpan[];
+}
+
+export class TokenizerClient {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: TokenizedWindow) => void; reject: (e: Error) => void }>();
+
+  constructor(private readonly workerFile: string) {}
+
+  /** Tokenizes a window of at most `maxTokens` tokens of `text` around `cursor` (textWindow.ts decides which). */
+  window(tokenizerPath: string, text: string, cursor: number, maxTokens: number): Promise<TokenizedWindow> {
+    return this.send({ kind: 'window', tokenizerPath, text, cursor, maxTokens });
+  }
+
+  /** Tokenizes all of `text`. */
+  all(tokenizerPath: string, text: string): Promise<TokenizedWindow> {
+    return this.send({ kind: 'all', tokenizerPath, text });
+  }
+
+  private send(req: { kind: 'window'; tokenizerPath: string; text: string; cursor: number; maxTokens: number } | { kind: 'all'; tokenizerPath: string; text: string }): Promise<TokenizedWindow> {
+    const w = this.start();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // While a request waits the worker keeps the process alive (a script awaiting it); idle, it does not.
+      if (this.pending.size === 1) w.ref();
+      w.postMessage({ ...req, id });
+    });
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(this.workerFile);
+    w.unref();
+    w.on('message', (m: TokenizeReply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) w.unref();
+      if (m.ok) p.resolve({ start: m.start, end: m.end, partial: m.partial, ids: m.ids, spans: m.spans });
+      else p.reject(new Error(m.error));
+    });
+    const fail = (why: string) => {
+      if (this.worker !== w) return;
+      this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(new Error(`the tokenizer worker stopped (${why}); run the command again`));
+      this.pending.clear();
+    };
+    w.on('error', (e) => fail(e.message));
+    w.on('exit', (code) => fail(`exit code ${code}`));
+    this.worker = w;
+    return w;
+  }
+
+  dispose(): void {
+    const w = this.worker;
+    this.worker = undefined;
+    for (const p of this.pending.values()) p.reject(new Error('Attention Inspector was deactivated'));
+    this.pending.clear();
+    void w?.terminate();
+  }
+}
