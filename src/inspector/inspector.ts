@@ -29,6 +29,8 @@ export interface InspectorSnapshot {
   direction: Direction;
   aggregation: Aggregation;
   focus: number | null;
+  /** Model passes the inspector has asked the panel for since activation (tests check that superseded ones are skipped). */
+  panelAnalyses: number;
   session?: { uri: string; version: number; start: number; end: number; tokens: number; stale: boolean; models: string[]; lines: { first: number; last: number; total: number } };
 }
 
@@ -58,6 +60,10 @@ export class Inspector implements vscode.Disposable {
    * so Analyze pressed twenty times, or a reanalysis after every pause in typing, leaves no backlog there.
    */
   private panelLane: Promise<unknown> = Promise.resolve();
+  private panelAnalyses = 0;
+  /** Analyses started and not yet settled. */
+  private analysing = 0;
+  private reanalyseDoc: vscode.TextDocument | undefined;
 
   constructor(
     private readonly panel: PanelProvider,
@@ -102,6 +108,7 @@ export class Inspector implements vscode.Disposable {
       direction: this.direction,
       aggregation: this.aggregation,
       focus: this.focus,
+      panelAnalyses: this.panelAnalyses,
       session: s && { uri: s.doc.uri.toString(), version: s.version, start: s.start, end: s.end, tokens: s.tokens, stale: s.stale, models: [...s.runs.keys()], lines: s.lines },
     };
   }
@@ -118,7 +125,8 @@ export class Inspector implements vscode.Disposable {
   analyze(editor: vscode.TextEditor, range?: vscode.Range): Promise<Session | undefined> {
     const run = this.analyzeNow(editor, range);
     // Settles once the new session is installed (or the run failed): hovers during the run wait for this.
-    this.lastAnalysis = run.catch(() => undefined);
+    this.analysing++;
+    this.lastAnalysis = run.catch(() => undefined).finally(() => this.analysing--);
     return run;
   }
 
@@ -141,7 +149,9 @@ export class Inspector implements vscode.Disposable {
     // A user's model is loaded (and checked) in the panel first: its attention may have to be read from full maps,
     // which limits the window.
     const loaded = await this.panel.ensureModel(model);
-    const maxTokens = Math.max(2, Math.min(cfg().get<number>('maxTokens', 2048), pkg.manifest.maxContext, loaded?.tokenLimit ?? Infinity));
+    // A setting of 0, 2.5 or "abc" must not break the window: clamped to an integer of at least 2.
+    const setting = Number(cfg().get<number>('maxTokens', 2048));
+    const maxTokens = Math.max(2, Math.floor(Math.min(Number.isFinite(setting) ? setting : 2048, pkg.manifest.maxContext, loaded?.tokenLimit ?? Infinity)));
     if (loaded?.readFrom === 'probs') {
       const key = `probs:${model}`;
       if (!this.warned.has(key)) {
@@ -173,6 +183,7 @@ export class Inspector implements vscode.Disposable {
       if (gen !== this.generation) return undefined;
       for (const m of models) {
         if (m !== model) await this.checkSameTokens(m, session, model);
+        this.panelAnalyses++;
         const info = await this.panel.analyze(m, ids);
         if (gen !== this.generation) return undefined;
         session.runs.set(m, info);
@@ -193,7 +204,7 @@ export class Inspector implements vscode.Disposable {
     if (doc.isClosed) return undefined;
     if (doc.version !== session.version) {
       // Edited while the model ran: the spans no longer match the text.
-      this.scheduleReanalyse(true, editor);
+      this.scheduleReanalyse(true, doc);
       return undefined;
     }
     if (this.model !== model || this.compare !== compare) {
@@ -266,13 +277,15 @@ export class Inspector implements vscode.Disposable {
     return s;
   }
 
-  private scheduleReanalyse(force = false, ed?: vscode.TextEditor): void {
+  private scheduleReanalyse(force = false, target?: vscode.TextDocument): void {
     if (!this.followCursor && !force) return;
     clearTimeout(this.reanalyseTimer);
     const delay = cfg().get<number>('reanalyseDelayMs', 750);
     const s = this.session;
-    const doc = ed?.document ?? s?.doc ?? vscode.window.activeTextEditor?.document;
+    const doc = target ?? s?.doc ?? vscode.window.activeTextEditor?.document;
+    this.reanalyseDoc = doc;
     this.reanalyseTimer = setTimeout(() => {
+      this.reanalyseDoc = undefined;
       const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
       if (!editor || editor.document.isClosed) return;
       this.analyze(editor).catch((e) => this.warn(e));
@@ -282,6 +295,7 @@ export class Inspector implements vscode.Disposable {
   clear(reason?: string): void {
     this.generation++;
     clearTimeout(this.reanalyseTimer);
+    this.reanalyseDoc = undefined;
     this.painter.cancelQueued();
     this.paintSeq++;
     this.decorator.clear();
@@ -298,16 +312,22 @@ export class Inspector implements vscode.Disposable {
 
   private onEdit(e: vscode.TextDocumentChangeEvent): void {
     const s = this.session;
-    if (!s || e.document !== s.doc || e.contentChanges.length === 0) return;
-    // Stale highlights go at once; with Follow Cursor on, the text is analysed again after a pause.
-    this.paintSeq++;
-    this.painter.cancelQueued();
-    this.decorator.clear();
-    s.stale = true;
-    this.focus = null;
-    this.updateStatus();
-    void this.setContext();
-    this.scheduleReanalyse();
+    if (e.contentChanges.length === 0) return;
+    // A reanalysis already waiting for this document (e.g. an analysis was dropped because the text changed while it
+    // ran) waits for a pause in typing: every keystroke pushes it back, so no model pass is spent on outdated text.
+    const pending = this.reanalyseDoc === e.document;
+    if (s && e.document === s.doc) {
+      // Stale highlights go at once; with Follow Cursor on, the text is analysed again after a pause.
+      this.paintSeq++;
+      this.painter.cancelQueued();
+      this.decorator.clear();
+      s.stale = true;
+      this.focus = null;
+      this.updateStatus();
+      void this.setContext();
+    }
+    if (pending) this.scheduleReanalyse(true, e.document);
+    else if (s && e.document === s.doc) this.scheduleReanalyse();
   }
 
   private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
@@ -364,7 +384,7 @@ export class Inspector implements vscode.Disposable {
 
   private async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
     // A hover during an analysis waits for it rather than showing nothing until the pointer moves again.
-    if (this.session?.retired) await this.lastAnalysis;
+    if (this.session?.retired || this.analysing > 0) await this.lastAnalysis;
     const s = this.session;
     if (!s || doc !== s.doc || s.retired || token.isCancellationRequested) return undefined;
     if (s.stale) return new vscode.Hover('Attention Inspector: the text changed since it was analysed' + (this.followCursor ? '; analysing again…' : '; run Analyze Document again.'));
