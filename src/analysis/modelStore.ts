@@ -111,10 +111,10 @@ export class ModelStore implements vscode.Disposable {
   /** Token ids and their exact ranges in `text`; refuses text longer than the model's context. */
   async tokenize(id: string, text: string): Promise<{ ids: Int32Array; spans: TokenSpan[]; maxContext: number }> {
     const { pkg } = await this.load(id);
-    const { ids, spans } = await this.tokenizer.all(pkg.tokenizerPath, text);
-    if (ids.length === 0) throw new Error('nothing to analyse: the text is empty');
-    if (ids.length > pkg.manifest.maxContext) {
-      throw new Error(`the text has ${ids.length} tokens, more than ${id}'s maximum context of ${pkg.manifest.maxContext}; analyse a selection`);
+    const { ids, spans, count } = await this.tokenizer.all(pkg.tokenizerPath, text, pkg.manifest.maxContext);
+    if (count === 0) throw new Error('nothing to analyse: the text is empty');
+    if (count > pkg.manifest.maxContext) {
+      throw new Error(`the text has ${count} tokens, more than ${id}'s maximum context of ${pkg.manifest.maxContext}; analyse a selection`);
     }
     const bad = ids.find((v) => v >= pkg.manifest.vocabSize);
     if (bad !== undefined) throw new Error(`the tokenizer gave id ${bad}, outside the model's vocabulary of ${pkg.manifest.vocabSize}`);

@@ -8,10 +8,10 @@ import type { TokenSpan } from '../core/tokenizer';
 
 export type TokenizeRequest =
   | { id: number; kind: 'window'; tokenizerPath: string; text: string; cursor: number; maxTokens: number }
-  | { id: number; kind: 'all'; tokenizerPath: string; text: string };
+  | { id: number; kind: 'all'; tokenizerPath: string; text: string; limit: number };
 
 export type TokenizeReply =
-  | { id: number; ok: true; start: number; end: number; partial: boolean; ids: number[]; spans: TokenSpan[] }
+  | { id: number; ok: true; start: number; end: number; partial: boolean; count: number; ids: number[]; spans: TokenSpan[] }
   | { id: number; ok: false; error: string };
 
 export interface TokenizedWindow {
@@ -19,6 +19,8 @@ export interface TokenizedWindow {
   start: number;
   end: number;
   partial: boolean;
+  /** Number of tokens; when over the limit of all(), ids and spans are left empty. */
+  count: number;
   ids: number[];
   /** Spans relative to `start`. */
   spans: TokenSpan[];
@@ -36,12 +38,15 @@ export class TokenizerClient {
     return this.send({ kind: 'window', tokenizerPath, text, cursor, maxTokens });
   }
 
-  /** Tokenizes all of `text`. */
-  all(tokenizerPath: string, text: string): Promise<TokenizedWindow> {
-    return this.send({ kind: 'all', tokenizerPath, text });
+  /**
+   * Tokenizes all of `text`. Over `limit` tokens only the count comes back: receiving 200k span objects would cost
+   * the calling thread what the worker saved it.
+   */
+  all(tokenizerPath: string, text: string, limit = Infinity): Promise<TokenizedWindow> {
+    return this.send({ kind: 'all', tokenizerPath, text, limit });
   }
 
-  private send(req: { kind: 'window'; tokenizerPath: string; text: string; cursor: number; maxTokens: number } | { kind: 'all'; tokenizerPath: string; text: string }): Promise<TokenizedWindow> {
+  private send(req: { kind: 'window'; tokenizerPath: string; text: string; cursor: number; maxTokens: number } | { kind: 'all'; tokenizerPath: string; text: string; limit: number }): Promise<TokenizedWindow> {
     const w = this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -61,7 +66,7 @@ export class TokenizerClient {
       if (!p) return;
       this.pending.delete(m.id);
       if (this.pending.size === 0) w.unref();
-      if (m.ok) p.resolve({ start: m.start, end: m.end, partial: m.partial, ids: m.ids, spans: m.spans });
+      if (m.ok) p.resolve({ start: m.start, end: m.end, partial: m.partial, count: m.count, ids: m.ids, spans: m.spans });
       else p.reject(new Error(m.error));
     });
     const fail = (why: string) => {

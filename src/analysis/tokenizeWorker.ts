@@ -21,10 +21,11 @@ parentPort!.on('message', (req: TokenizeRequest) => {
     const tok = tokenizer(req.tokenizerPath);
     if (req.kind === 'window') {
       const w = chooseWindow(req.text, req.cursor, req.maxTokens, (s) => tok.encode(s));
-      reply = { id: req.id, ok: true, start: w.start, end: w.end, partial: w.partial, ids: w.encoded.ids, spans: w.encoded.spans };
+      reply = { id: req.id, ok: true, start: w.start, end: w.end, partial: w.partial, count: w.encoded.ids.length, ids: w.encoded.ids, spans: w.encoded.spans };
     } else {
       const e = tok.encode(req.text);
-      reply = { id: req.id, ok: true, start: 0, end: req.text.length, partial: false, ids: e.ids, spans: e.spans };
+      const over = e.ids.length > (req.limit ?? Infinity);
+      reply = { id: req.id, ok: true, start: 0, end: req.text.length, partial: false, count: e.ids.length, ids: over ? [] : e.ids, spans: over ? [] : e.spans };
     }
   } catch (e) {
     reply = { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) };

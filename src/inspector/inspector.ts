@@ -9,6 +9,7 @@ import { Coalescer, withTimeout } from '../core/coalescer';
 import { aggregate, groupOf, tokenAt, type Aggregation } from '../core/grouping';
 import { measureSpanMass } from '../core/measure';
 import type { MeasureReport, PanelState } from '../core/protocol';
+import { CHARS_PER_TOKEN } from '../core/textWindow';
 import { describeSelection, lambdaA2, selectRow, viewInfo, type Direction, type HeadSelection, type ViewId } from '../core/views';
 import type { PanelProvider } from '../panel/panelProvider';
 import type { StatusItem } from '../statusItem';
@@ -134,15 +135,6 @@ export class Inspector implements vscode.Disposable {
     const doc = editor.document;
     const gen = ++this.generation;
     clearTimeout(this.reanalyseTimer);
-    const base = range ? doc.offsetAt(range.start) : 0;
-    // The version of the text read here: everything below (tokens, ranges) is about this version.
-    const version = doc.version;
-    const text = range ? doc.getText(range) : doc.getText();
-    if (text.trim().length === 0) throw new Error(range ? 'the selection is empty: select some text, or run Analyze Document' : 'the document is empty: there is nothing to analyse');
-    const odd = countBinary(text);
-    if (odd > Math.max(8, text.length * 0.1)) {
-      throw new Error(`this looks like a binary file (${Math.round((100 * odd) / text.length)}% NUL or undecodable characters); Attention Inspector analyses text`);
-    }
     const model = this.model;
     const compare = this.compare;
     const { pkg } = await this.models.load(model);
@@ -161,10 +153,35 @@ export class Inspector implements vscode.Disposable {
         void vscode.window.showInformationMessage(`Attention Inspector: ${why}`);
       }
     }
-    const cursor = doc.offsetAt(editor.selection.active) - base;
+    // The text is read here, with its version: everything below (tokens, ranges) is about this version. A long text
+    // is read only around the cursor, with room for the window textWindow.ts chooses (at most maxTokens ·
+    // CHARS_PER_TOKEN characters): a 1 MB line or a 200k-token file costs the host what a short file does.
+    const version = doc.version;
+    const rStart = range ? doc.offsetAt(range.start) : 0;
+    const rEnd = range ? doc.offsetAt(range.end) : doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
+    const cursorAbs = Math.max(rStart, Math.min(rEnd, doc.offsetAt(editor.selection.active)));
+    const reach = maxTokens * CHARS_PER_TOKEN + 1024;
+    let base = rStart;
+    let readEnd = rEnd;
+    if (rEnd - rStart > 2 * reach) {
+      // Offsets normalised through positions (an offset between \r and \n maps to the line's end).
+      base = doc.offsetAt(doc.positionAt(Math.max(rStart, cursorAbs - reach)));
+      readEnd = doc.offsetAt(doc.positionAt(Math.min(rEnd, cursorAbs + reach)));
+    }
+    const sliced = base > rStart || readEnd < rEnd;
+    const text = doc.getText(new vscode.Range(doc.positionAt(base), doc.positionAt(readEnd)));
+    const blank = (t: string) => !/\S/.test(t); // the characters trim() removes
+    if (blank(text) && (!sliced || blank(range ? doc.getText(range) : doc.getText()))) {
+      throw new Error(range ? 'the selection is empty: select some text, or run Analyze Document' : 'the document is empty: there is nothing to analyse');
+    }
+    const odd = countBinary(text);
+    if (odd > Math.max(8, text.length * 0.1)) {
+      throw new Error(`this looks like a binary file (${Math.round((100 * odd) / text.length)}% NUL or undecodable characters); Attention Inspector analyses text`);
+    }
     // Tokenized in a worker thread (a 1 MB line or a 200k-token file must not stall the extension host), and only the
     // window that is analysed (textWindow.ts): its spans are relative to win.start.
-    const win = await this.models.tokenizeWindow(model, text, cursor, maxTokens);
+    const win = await this.models.tokenizeWindow(model, text, cursorAbs - base, maxTokens);
+    win.partial ||= sliced;
     if (gen !== this.generation) return undefined;
     if (win.ids.length === 0) throw new Error('nothing to analyse: the text has no tokens');
     const start = base + win.start;

@@ -48,6 +48,10 @@ test('tokenizer worker: tokenizing 200k tokens leaves the calling thread free (e
   const maxMs = h.max / 1e6;
   // 250 ms: generous on a shared 2-core machine; tokenizing this text in the thread takes several hundred ms to seconds.
   assert.ok(maxMs < 250, `longest event-loop delay ${maxMs.toFixed(0)} ms while the worker tokenized for ${ms.toFixed(0)} ms`);
+  // Over a limit only the count comes back.
+  const counted = await client.all(tokPath, text, 2048);
+  assert.equal(counted.count, all.ids.length);
+  assert.deepEqual([counted.ids.length, counted.spans.length], [0, 0]);
 });
 
 test('tokenizer worker: a tokenizer that cannot be used is refused with its reason, and the worker keeps serving', async () => {
