@@ -128,8 +128,8 @@ async function bench(): Promise<void> {
     })).maxMs);
   }
 
-  // Memory over 200 analyses of a 1,000-token text, each followed by one hover.
-  writeFileSync(join(dir, 'mem.py'), py.repeat(5));
+  // Memory over 200 analyses of a 552-token text, each followed by one hover.
+  writeFileSync(join(dir, 'mem.py'), py.repeat(2));
   const med = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(join(dir, 'mem.py')));
   const n = Number(process.env.ATTN_BENCH_ANALYSES ?? 200);
   for (let i = 0; i < 10; i++) {
