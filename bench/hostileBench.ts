@@ -9,7 +9,7 @@
  * wasm backend. Results go to $ATTN_BENCH_RESULTS as JSON.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
@@ -78,12 +78,19 @@ async function bench(): Promise<void> {
   };
   const runs = Number(process.env.ATTN_BENCH_RUNS ?? 5);
   const stalls: Record<string, unknown> = {};
+  const load0 = loadavg();
+  // The engine is warmed up on a short file first, so the first analysis of each hostile file is timed on its own.
+  await cfg.update('webviewTimeoutSeconds', 300, G);
+  writeFileSync(join(dir, 'warm.py'), py);
+  await api.inspector.analyze(await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(join(dir, 'warm.py'))));
   for (const [label, f] of Object.entries(files)) {
     writeFileSync(join(dir, f.name), f.text);
     const ed = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(join(dir, f.name)));
     const off = Math.floor(f.text.length * f.at);
     ed.selection = new vscode.Selection(ed.document.positionAt(off), ed.document.positionAt(off));
-    await api.inspector.analyze(ed); // warm-up (engine, worker, tokenizer)
+    const tf = performance.now();
+    await api.inspector.analyze(ed); // the file's first analysis (timed), then the measured runs
+    const firstAnalysisMs = performance.now() - tf;
     const now: { maxMs: number; p99Ms: number; ms: number }[] = [];
     for (let i = 0; i < runs; i++) {
       now.push(await stallOf(async () => {
@@ -102,6 +109,7 @@ async function bench(): Promise<void> {
     const allTokens = tok.encode(f.text).ids.length;
     stalls[label] = {
       chars: f.text.length,
+      firstAnalysisMs,
       documentTokens: allTokens,
       analysedTokens: tokens,
       analysisAndPaint: { stallMedianMs: median(now.map((x) => x.maxMs)), stallMaxMs: Math.max(...now.map((x) => x.maxMs)), p99MedianMs: median(now.map((x) => x.p99Ms)), durationMedianMs: median(now.map((x) => x.ms)) },
@@ -149,11 +157,12 @@ async function bench(): Promise<void> {
   const host1 = heap();
   const web1 = await webviewHeap('after');
   const memTokens = api.inspector.snapshot().session!.tokens;
-  for (const k of ['backend', 'followCursor']) await cfg.update(k, undefined, G);
+  for (const k of ['backend', 'followCursor', 'webviewTimeoutSeconds']) await cfg.update(k, undefined, G);
   writeFileSync(
     process.env.ATTN_BENCH_RESULTS!,
     JSON.stringify(
       {
+        loadAverage: { start: load0, end: loadavg() },
         stalls,
         hovers: { hovers: 1000, stallMaxMsPerRun: hoverRuns, stallMedianMs: median(hoverRuns) },
         memory: {
