@@ -25,14 +25,17 @@ try {
   // through the DevTools protocol and reads its JS heap (Runtime.getHeapUsage).
   const answer = async (label) => {
     let used = null;
+    let source = null;
     for (const f of page.frames()) {
       const isPanel = await f.evaluate(() => !!document.querySelector('[data-testid=backend-badge]')).catch(() => false);
       if (!isPanel) continue;
       let session;
       try {
         session = await context.newCDPSession(f);
+        source = 'the panel frame';
       } catch {
-        session = await context.newCDPSession(page); // the frame shares its parent's process
+        session = await context.newCDPSession(page); // the frame shares its parent's process: the whole page's heap
+        source = 'the page holding the panel (same process)';
       }
       await session.send('HeapProfiler.collectGarbage');
       await session.send('HeapProfiler.collectGarbage');
@@ -40,7 +43,7 @@ try {
       await session.detach();
       break;
     }
-    writeFileSync(join(sync, `heap-${label}.json`), JSON.stringify({ usedBytes: used }));
+    writeFileSync(join(sync, `heap-${label}.json`), JSON.stringify({ usedBytes: used, source }));
   };
   const poll = (async () => {
     while (polling) {
