@@ -305,10 +305,21 @@ suite('Editor inspector: hostile documents and events', () => {
 
   // ------------------------------------------------------------------------------------------- size
 
-  test('hostile documents: a 1 MB single-line file is analysed in a 2048-token window around the cursor without stalling the host', async () => {
+  test('hostile documents: a 1 MB single-line file (minified JS, opened as plain text) is analysed in a 2048-token window around the cursor without stalling the host', async () => {
     const a = await api();
     const chunk = 'function f(a,b){return a.map(function(x){return x*b+1})}var q=f([1,2,3],4);';
-    const { path } = tmpFile('big.min.js', chunk.repeat(Math.ceil(1_048_576 / chunk.length)));
+    const content = chunk.repeat(Math.ceil(1_048_576 / chunk.length));
+    if (process.env.ATTN_E2E_LOG) {
+      // Control, logged only: the same text as a .js file, left alone for 8 s. VS Code's built-in JavaScript/TypeScript
+      // features share this extension host and work on the file when it opens; that stall is not this extension's.
+      const js = await openPath(tmpFile('big.min.js', content).path);
+      const p = stallProbe();
+      await sleep(8000);
+      log(`  control: ${js.document.languageId} file open and idle for 8 s, longest host stall ${p.stop().toFixed(1)} ms`);
+      await closeAll();
+    }
+    // Plain text: the stall measured is this extension's (a .js file also wakes VS Code's TypeScript features).
+    const { path } = tmpFile('big.min.txt', content);
     const ed = await openPath(path);
     const mid = Math.floor(ed.document.getText().length / 2);
     setCursor(ed, mid);
