@@ -76,7 +76,7 @@ async function bench(): Promise<void> {
   const chunk = 'function f(a,b){return a.map(function(x){return x*b+1})}var q=f([1,2,3],4);';
   const py = readFileSync(join(ext.extensionPath, 'test/fixtures/workspace/inspect.py'), 'utf8');
   const files = {
-    '1 MB single line': { name: 'big.min.js', text: chunk.repeat(Math.ceil(1_048_576 / chunk.length)), at: 0.5 },
+    '1 MB single line': { name: 'big.min.txt', text: chunk.repeat(Math.ceil(1_048_576 / chunk.length)), at: 0.5 },
     '200k-token file': { name: 'long.py', text: py.repeat(1000), at: 0.9 },
   };
   const runs = Number(process.env.ATTN_BENCH_RUNS ?? 5);
