@@ -389,7 +389,7 @@ suite('Editor inspector: hostile documents and events', () => {
     }
   });
 
-  test('hostile documents: a notebook cell is analysed, the panel names it "(notebook cell)", and closing the notebook clears it', async () => {
+  test('hostile documents: a notebook cell is analysed and painted, and closing the notebook clears the analysis and its tints', async () => {
     const a = await api();
     const nb = await vscode.workspace.openNotebookDocument('jupyter-notebook', new vscode.NotebookData([new vscode.NotebookCellData(vscode.NotebookCellKind.Code, 'import math\nprint(math.pi)\n', 'python')]));
     await vscode.window.showNotebookDocument(nb);
