@@ -23,6 +23,8 @@ const products = [
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
   // Opening a user's model (decode, rewrite, validate) runs in this worker thread, off the extension host's thread.
   { ...common, entryPoints: ['src/model/openModelWorker.ts'], outfile: 'dist/openModelWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
+  // Tokenization (the window around the cursor, or a whole text) runs in this worker thread, off the extension host's.
+  { ...common, entryPoints: ['src/analysis/tokenizeWorker.ts'], outfile: 'dist/tokenizeWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
   {
     ...common,
     entryPoints: ['webview/main.ts'],

@@ -47,6 +47,7 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
 
   context.subscriptions.push(
     log,
+    models,
     panel,
     status,
     vscode.window.registerWebviewViewProvider(PanelProvider.viewType, panel, {

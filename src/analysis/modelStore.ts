@@ -1,9 +1,10 @@
-import { readFile, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { TextTokenizer, type TokenSpan } from '../core/tokenizer';
+import type { TokenSpan } from '../core/tokenizer';
+import { TokenizerClient, type TokenizedWindow } from './tokenizeClient';
 import { openModelFolderInWorker, type PreparedModel } from '../model/openModelFolder';
 import type { ModelPackage } from '../model/packageValidator';
-import { JSON_LIMITS, readConfined } from '../model/safeFiles';
+import { readConfined } from '../model/safeFiles';
 import { loadBundledPackage } from './bundledModels';
 
 /**
@@ -30,21 +31,30 @@ export function maxModelBytes(): number {
 
 interface Loaded {
   pkg: ModelPackage;
-  tokenizer: TextTokenizer;
+  /** The folder a user's package's files are read confined to; undefined for the bundled models. */
+  confineTo?: string;
 }
 
 /**
  * The models the inspector can run: the bundled twins, and folders the user opened (model packages, or ONNX language
  * models rewritten into the extension's global storage). Packages are validated and tokenizers loaded once.
  */
-export class ModelStore {
+export class ModelStore implements vscode.Disposable {
   private readonly loaded = new Map<string, Promise<Loaded>>();
   private readonly user = new Map<string, PreparedModel>();
+  /** Tokenization runs in a worker thread (tokenizeWorker.ts): the host's event loop never waits for it. */
+  private readonly tokenizer: TokenizerClient;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly cacheRoot: vscode.Uri,
-  ) {}
+  ) {
+    this.tokenizer = new TokenizerClient(vscode.Uri.joinPath(extensionUri, 'dist', 'tokenizeWorker.js').fsPath);
+  }
+
+  dispose(): void {
+    this.tokenizer.dispose();
+  }
 
   /** Validates (and for a manifest-less ONNX folder, rewrites and caches) a model folder; returns its id. */
   async openFolder(folder: string): Promise<PreparedModel> {
@@ -76,11 +86,10 @@ export class ModelStore {
         const u = this.user.get(id);
         if (!u && !isBundled(id)) throw new Error(`unknown model "${id}": choose one with Attention Inspector: Choose Model`);
         // The bundled models' tokenizer is shared (dist/models/shared/), outside each model's folder, and ships with
-        // the extension: only a user's package is confined to its folder.
+        // the extension; a user's package is read confined to its folder (confineTo). The tokenizer is parsed and
+        // checked in the worker, at its first use.
         const pkg = u ? u.pkg : loadBundledPackage(vscode.Uri.joinPath(this.extensionUri, 'dist', 'models').fsPath, id);
-        const text = u ? (await readPackageFile(pkg, pkg.tokenizerPath, 'tokenizer.json', JSON_LIMITS.tokenizer)).toString('utf8') : await readFile(pkg.tokenizerPath, 'utf8');
-        const tokenizer = new TextTokenizer(JSON.parse(text));
-        return { pkg, tokenizer };
+        return { pkg, confineTo: u ? pkg.folder : undefined };
       })();
       l.catch(() => this.loaded.delete(id));
       this.loaded.set(id, l);
@@ -98,13 +107,28 @@ export class ModelStore {
     };
   }
 
+  /**
+   * The window of at most `maxTokens` tokens around `cursor` (a UTF-16 offset in `text`) that textWindow.ts chooses,
+   * tokenized in the worker; spans are relative to the window's start.
+   */
+  async tokenizeWindow(id: string, text: string, cursor: number, maxTokens: number): Promise<TokenizedWindow> {
+    const { pkg, confineTo } = await this.load(id);
+    return this.tokenizer.window(pkg.tokenizerPath, text, cursor, maxTokens, confineTo);
+  }
+
+  /** All of `text`'s token ids (in the worker). */
+  async encodeIds(id: string, text: string): Promise<number[]> {
+    const { pkg, confineTo } = await this.load(id);
+    return (await this.tokenizer.all(pkg.tokenizerPath, text, Infinity, confineTo)).ids;
+  }
+
   /** Token ids and their exact ranges in `text`; refuses text longer than the model's context. */
   async tokenize(id: string, text: string): Promise<{ ids: Int32Array; spans: TokenSpan[]; maxContext: number }> {
-    const { pkg, tokenizer } = await this.load(id);
-    const { ids, spans } = tokenizer.encode(text);
-    if (ids.length === 0) throw new Error('nothing to analyse: the text is empty');
-    if (ids.length > pkg.manifest.maxContext) {
-      throw new Error(`the text has ${ids.length} tokens, more than ${id}'s maximum context of ${pkg.manifest.maxContext}; analyse a selection`);
+    const { pkg, confineTo } = await this.load(id);
+    const { ids, spans, count } = await this.tokenizer.all(pkg.tokenizerPath, text, pkg.manifest.maxContext, confineTo);
+    if (count === 0) throw new Error('nothing to analyse: the text is empty');
+    if (count > pkg.manifest.maxContext) {
+      throw new Error(`the text has ${count} tokens, more than ${id}'s maximum context of ${pkg.manifest.maxContext}; analyse a selection`);
     }
     const bad = ids.find((v) => v >= pkg.manifest.vocabSize);
     if (bad !== undefined) throw new Error(`the tokenizer gave id ${bad}, outside the model's vocabulary of ${pkg.manifest.vocabSize}`);

@@ -17,7 +17,7 @@ export interface TextWindow {
 }
 
 /** Generous bound on characters per token for this kind of tokenizer (long runs of spaces, base64). */
-const CHARS_PER_TOKEN = 8;
+export const CHARS_PER_TOKEN = 8;
 
 const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 /** Moves an offset off the middle of a surrogate pair. */

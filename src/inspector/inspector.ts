@@ -9,7 +9,7 @@ import { Coalescer, withTimeout } from '../core/coalescer';
 import { aggregate, groupOf, tokenAt, type Aggregation } from '../core/grouping';
 import { measureSpanMass } from '../core/measure';
 import type { MeasureReport, PanelState } from '../core/protocol';
-import { chooseWindow } from '../core/textWindow';
+import { CHARS_PER_TOKEN } from '../core/textWindow';
 import { describeSelection, lambdaA2, selectRow, viewInfo, type Direction, type HeadSelection, type ViewId } from '../core/views';
 import type { PanelProvider } from '../panel/panelProvider';
 import type { StatusItem } from '../statusItem';
@@ -30,6 +30,8 @@ export interface InspectorSnapshot {
   direction: Direction;
   aggregation: Aggregation;
   focus: number | null;
+  /** Model passes the inspector has asked the panel for since activation (tests check that superseded ones are skipped). */
+  panelAnalyses: number;
   session?: { uri: string; version: number; start: number; end: number; tokens: number; stale: boolean; models: string[]; lines: { first: number; last: number; total: number } };
 }
 
@@ -53,6 +55,16 @@ export class Inspector implements vscode.Disposable {
   private readonly subs: vscode.Disposable[] = [];
   private warned = new Set<string>();
   private lastAnalysis: Promise<unknown> = Promise.resolve();
+  /**
+   * The analysis the panel is running (or the last one). The panel runs one model pass at a time; a newer analysis
+   * waits for this one instead of queueing behind it, and analyses superseded while they wait never reach the panel,
+   * so Analyze pressed twenty times, or a reanalysis after every pause in typing, leaves no backlog there.
+   */
+  private panelLane: Promise<unknown> = Promise.resolve();
+  private panelAnalyses = 0;
+  /** Analyses started and not yet settled. */
+  private analysing = 0;
+  private reanalyseDoc: vscode.TextDocument | undefined;
 
   constructor(
     private readonly panel: PanelProvider,
@@ -97,6 +109,7 @@ export class Inspector implements vscode.Disposable {
       direction: this.direction,
       aggregation: this.aggregation,
       focus: this.focus,
+      panelAnalyses: this.panelAnalyses,
       session: s && { uri: s.doc.uri.toString(), version: s.version, start: s.start, end: s.end, tokens: s.tokens, stale: s.stale, models: [...s.runs.keys()], lines: s.lines },
     };
   }
@@ -113,7 +126,8 @@ export class Inspector implements vscode.Disposable {
   analyze(editor: vscode.TextEditor, range?: vscode.Range): Promise<Session | undefined> {
     const run = this.analyzeNow(editor, range);
     // Settles once the new session is installed (or the run failed): hovers during the run wait for this.
-    this.lastAnalysis = run.catch(() => undefined);
+    this.analysing++;
+    this.lastAnalysis = run.catch(() => undefined).finally(() => this.analysing--);
     return run;
   }
 
@@ -121,48 +135,79 @@ export class Inspector implements vscode.Disposable {
     const doc = editor.document;
     const gen = ++this.generation;
     clearTimeout(this.reanalyseTimer);
-    const base = range ? doc.offsetAt(range.start) : 0;
-    const text = range ? doc.getText(range) : doc.getText();
-    if (text.trim().length === 0) throw new Error(range ? 'the selection is empty: select some text, or run Analyze Document' : 'the document is empty: there is nothing to analyse');
-    const odd = countBinary(text);
-    if (odd > Math.max(8, text.length * 0.1)) {
-      throw new Error(`this looks like a binary file (${Math.round((100 * odd) / text.length)}% NUL or undecodable characters); Attention Inspector analyses text`);
-    }
-    const { pkg, tokenizer } = await this.models.load(this.model);
+    const model = this.model;
+    const compare = this.compare;
+    const { pkg } = await this.models.load(model);
     // A user's model is loaded (and checked) in the panel first: its attention may have to be read from full maps,
     // which limits the window.
-    const loaded = await this.panel.ensureModel(this.model);
-    const maxTokens = Math.max(2, Math.min(cfg().get<number>('maxTokens', 2048), pkg.manifest.maxContext, loaded?.tokenLimit ?? Infinity));
+    const loaded = await this.panel.ensureModel(model);
+    // A setting of 0, 2.5 or "abc" must not break the window: clamped to an integer of at least 2.
+    const setting = Number(cfg().get<number>('maxTokens', 2048));
+    const maxTokens = Math.max(2, Math.floor(Math.min(Number.isFinite(setting) ? setting : 2048, pkg.manifest.maxContext, loaded?.tokenLimit ?? Infinity)));
     if (loaded?.readFrom === 'probs') {
-      const key = `probs:${this.model}`;
+      const key = `probs:${model}`;
       if (!this.warned.has(key)) {
         this.warned.add(key);
-        const why = `${this.model}: its Q and K do not reproduce the attention its graph computes (largest difference ${Number.isFinite(loaded.maxError) ? loaded.maxError.toExponential(1) : 'not measured: the scale is computed at run time'}), so attention is read from the graph's softmax outputs. Full maps limit the input to ${loaded.tokenLimit} tokens, and the what-if views are unavailable.`;
+        const why = `${model}: its Q and K do not reproduce the attention its graph computes (largest difference ${Number.isFinite(loaded.maxError) ? loaded.maxError.toExponential(1) : 'not measured: the scale is computed at run time'}), so attention is read from the graph's softmax outputs. Full maps limit the input to ${loaded.tokenLimit} tokens, and the what-if views are unavailable.`;
         this.log.warn(why);
         void vscode.window.showInformationMessage(`Attention Inspector: ${why}`);
       }
     }
-    const cursor = doc.offsetAt(editor.selection.active) - base;
-    const win = chooseWindow(text, cursor, maxTokens, (s) => tokenizer.encode(s));
-    if (win.encoded.ids.length === 0) throw new Error('nothing to analyse: the text has no tokens');
+    // The text is read here, with its version: everything below (tokens, ranges) is about this version. A long text
+    // is read only around the cursor, with room for the window textWindow.ts chooses (at most maxTokens ·
+    // CHARS_PER_TOKEN characters): a 1 MB line or a 200k-token file costs the host what a short file does.
+    const version = doc.version;
+    const rStart = range ? doc.offsetAt(range.start) : 0;
+    const rEnd = range ? doc.offsetAt(range.end) : doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
+    const cursorAbs = Math.max(rStart, Math.min(rEnd, doc.offsetAt(editor.selection.active)));
+    const reach = maxTokens * CHARS_PER_TOKEN + 1024;
+    let base = rStart;
+    let readEnd = rEnd;
+    if (rEnd - rStart > 2 * reach) {
+      // Offsets normalised through positions (an offset between \r and \n maps to the line's end).
+      base = doc.offsetAt(doc.positionAt(Math.max(rStart, cursorAbs - reach)));
+      readEnd = doc.offsetAt(doc.positionAt(Math.min(rEnd, cursorAbs + reach)));
+    }
+    const sliced = base > rStart || readEnd < rEnd;
+    const text = doc.getText(new vscode.Range(doc.positionAt(base), doc.positionAt(readEnd)));
+    const blank = (t: string) => !/\S/.test(t); // the characters trim() removes
+    if (blank(text) && (!sliced || blank(range ? doc.getText(range) : doc.getText()))) {
+      throw new Error(range ? 'the selection is empty: select some text, or run Analyze Document' : 'the document is empty: there is nothing to analyse');
+    }
+    const odd = countBinary(text);
+    if (odd > Math.max(8, text.length * 0.1)) {
+      throw new Error(`this looks like a binary file (${Math.round((100 * odd) / text.length)}% NUL or undecodable characters); Attention Inspector analyses text`);
+    }
+    // Tokenized in a worker thread (a 1 MB line or a 200k-token file must not stall the extension host), and only the
+    // window that is analysed (textWindow.ts): its spans are relative to win.start.
+    const win = await this.models.tokenizeWindow(model, text, cursorAbs - base, maxTokens);
+    win.partial ||= sliced;
+    if (gen !== this.generation) return undefined;
+    if (win.ids.length === 0) throw new Error('nothing to analyse: the text has no tokens');
     const start = base + win.start;
     const end = base + win.end;
+    // (If the document was edited meanwhile these are off, but then the session is dropped below, never shown.)
     const lines = { first: doc.positionAt(start).line + 1, last: doc.positionAt(Math.max(start, end - 1)).line + 1, total: doc.lineCount };
-    const ids = Int32Array.from(win.encoded.ids);
-    const models = this.compare ? [this.model, this.twin()] : [this.model];
+    const ids = Int32Array.from(win.ids);
+    const models = compare ? [model, this.twin()] : [model];
     // The panel's analyses are about to be replaced: the old session must not read rows that belong to the new text.
     this.retire();
-    const session = new Session(doc, doc.version, start, end, text.slice(win.start, win.end), win.encoded.spans, ids, lines, this.panel);
+    const session = new Session(doc, version, start, end, text.slice(win.start, win.end), win.spans, ids, lines, this.panel);
     const title = `Attention Inspector: analysing ${ids.length} tokens with ${models.join(' and ')}`;
+    const before = this.panelLane;
     const work = (async () => {
+      await before;
+      if (gen !== this.generation) return undefined;
       for (const m of models) {
-        if (m !== this.model) await this.checkSameTokens(m, session);
+        if (m !== model) await this.checkSameTokens(m, session, model);
+        this.panelAnalyses++;
         const info = await this.panel.analyze(m, ids);
         if (gen !== this.generation) return undefined;
         session.runs.set(m, info);
       }
       return session;
     })();
+    this.panelLane = work.catch(() => undefined);
     let done: Session | undefined;
     try {
       done = await this.withProgress(title, `analysing ${ids.length} tokens`, work, () => {
@@ -176,8 +221,12 @@ export class Inspector implements vscode.Disposable {
     if (doc.isClosed) return undefined;
     if (doc.version !== session.version) {
       // Edited while the model ran: the spans no longer match the text.
-      this.scheduleReanalyse(true);
+      this.scheduleReanalyse(true, doc);
       return undefined;
+    }
+    if (this.model !== model || this.compare !== compare) {
+      // The model (or the comparison) was switched while this one ran: analyse again with the current choice.
+      return this.analyze(editor, range);
     }
     this.session = session;
     this.focus = null;
@@ -219,11 +268,10 @@ export class Inspector implements vscode.Disposable {
     return t;
   }
 
-  private async checkSameTokens(model: string, s: Session): Promise<void> {
-    const { tokenizer } = await this.models.load(model);
-    const ids = tokenizer.encode(s.text).ids;
+  private async checkSameTokens(model: string, s: Session, base = this.model): Promise<void> {
+    const ids = await this.models.encodeIds(model, s.text);
     if (ids.length !== s.ids.length || ids.some((v, i) => v !== s.ids[i])) {
-      throw new Error(`${model} tokenizes this text differently from ${this.model}, so the two cannot be compared token by token`);
+      throw new Error(`${model} tokenizes this text differently from ${base}, so the two cannot be compared token by token`);
     }
   }
 
@@ -246,13 +294,16 @@ export class Inspector implements vscode.Disposable {
     return s;
   }
 
-  private scheduleReanalyse(force = false): void {
+  private scheduleReanalyse(force = false, target?: vscode.TextDocument): void {
     if (!this.followCursor && !force) return;
     clearTimeout(this.reanalyseTimer);
     const delay = cfg().get<number>('reanalyseDelayMs', 750);
     const s = this.session;
+    const doc = target ?? s?.doc ?? vscode.window.activeTextEditor?.document;
+    this.reanalyseDoc = doc;
     this.reanalyseTimer = setTimeout(() => {
-      const editor = vscode.window.visibleTextEditors.find((e) => e.document === (s?.doc ?? vscode.window.activeTextEditor?.document));
+      this.reanalyseDoc = undefined;
+      const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
       if (!editor || editor.document.isClosed) return;
       this.analyze(editor).catch((e) => this.warn(e));
     }, delay);
@@ -261,6 +312,7 @@ export class Inspector implements vscode.Disposable {
   clear(reason?: string): void {
     this.generation++;
     clearTimeout(this.reanalyseTimer);
+    this.reanalyseDoc = undefined;
     this.painter.cancelQueued();
     this.paintSeq++;
     this.decorator.clear();
@@ -277,23 +329,29 @@ export class Inspector implements vscode.Disposable {
 
   private onEdit(e: vscode.TextDocumentChangeEvent): void {
     const s = this.session;
-    if (!s || e.document !== s.doc || e.contentChanges.length === 0) return;
-    // Stale highlights go at once; with Follow Cursor on, the text is analysed again after a pause.
-    this.paintSeq++;
-    this.painter.cancelQueued();
-    this.decorator.clear();
-    s.stale = true;
-    this.focus = null;
-    this.updateStatus();
-    void this.setContext();
-    this.scheduleReanalyse();
+    if (e.contentChanges.length === 0) return;
+    // A reanalysis already waiting for this document (e.g. an analysis was dropped because the text changed while it
+    // ran) waits for a pause in typing: every keystroke pushes it back, so no model pass is spent on outdated text.
+    const pending = this.reanalyseDoc === e.document;
+    if (s && e.document === s.doc) {
+      // Stale highlights go at once; with Follow Cursor on, the text is analysed again after a pause.
+      this.paintSeq++;
+      this.painter.cancelQueued();
+      this.decorator.clear();
+      s.stale = true;
+      this.focus = null;
+      this.updateStatus();
+      void this.setContext();
+    }
+    if (pending) this.scheduleReanalyse(true, e.document);
+    else if (s && e.document === s.doc) this.scheduleReanalyse();
   }
 
   private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
     const s = this.session;
     if (!this.followCursor || !s || s.stale || e.textEditor.document !== s.doc) return;
     const off = s.doc.offsetAt(e.selections[0].active);
-    if ((off < s.start || off > s.end) && (s.start > 0 || s.end < s.doc.getText().length)) {
+    if ((off < s.start || off > s.end) && (s.start > 0 || s.end < s.docLength)) {
       // The cursor left the analysed window of a long document: analyse the window around it.
       this.scheduleReanalyse();
       return;
@@ -343,7 +401,7 @@ export class Inspector implements vscode.Disposable {
 
   private async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
     // A hover during an analysis waits for it rather than showing nothing until the pointer moves again.
-    if (this.session?.retired) await this.lastAnalysis;
+    if (this.session?.retired || this.analysing > 0) await this.lastAnalysis;
     const s = this.session;
     if (!s || doc !== s.doc || s.retired || token.isCancellationRequested) return undefined;
     if (s.stale) return new vscode.Hover('Attention Inspector: the text changed since it was analysed' + (this.followCursor ? '; analysing again…' : '; run Analyze Document again.'));
@@ -470,7 +528,7 @@ export class Inspector implements vscode.Disposable {
     const s = this.session;
     if (s && !s.stale && editor?.document === s.doc) {
       const range = new vscode.Range(s.doc.positionAt(s.start), s.doc.positionAt(s.end));
-      await this.analyze(editor, s.start === 0 && s.end === s.doc.getText().length ? undefined : range);
+      await this.analyze(editor, s.start === 0 && s.end === s.docLength ? undefined : range);
     } else this.repaint();
   }
 

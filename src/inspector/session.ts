@@ -38,6 +38,12 @@ export class Session {
     private readonly panel: PanelAccess,
   ) {}
 
+  /** The document's length now, without copying its text (a 1 MB document's getText() on every cursor move adds up). */
+  get docLength(): number {
+    const d = this.doc;
+    return d.offsetAt(d.lineAt(d.lineCount - 1).range.end);
+  }
+
   get tokens(): number {
     return this.spans.length;
   }

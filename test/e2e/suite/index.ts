@@ -17,6 +17,7 @@ export async function run(): Promise<void> {
   await import('./inspector.test');
   await import('./byom.test');
   await import('./hostileModels.test');
+  await import('./hostileDocuments.test');
   const outcomes: Outcome[] = [];
   const failures = await new Promise<number>((resolve) => {
     const runner = mocha.run(resolve);
