@@ -89,9 +89,9 @@ export class ModelStore {
   async tokenize(id: string, text: string): Promise<{ ids: Int32Array; spans: TokenSpan[]; maxContext: number }> {
     const { pkg, tokenizer } = await this.load(id);
     const { ids, spans } = tokenizer.encode(text);
-    if (ids.length === 0) throw new Error('nothing to analyse: the text is empty');
+    if (ids.length === 0) throw new Error('nothing to analyze: the text is empty');
     if (ids.length > pkg.manifest.maxContext) {
-      throw new Error(`the text has ${ids.length} tokens, more than ${id}'s maximum context of ${pkg.manifest.maxContext}; analyse a selection`);
+      throw new Error(`the text has ${ids.length} tokens, more than ${id}'s maximum context of ${pkg.manifest.maxContext}; analyze a selection`);
     }
     const bad = ids.find((v) => v >= pkg.manifest.vocabSize);
     if (bad !== undefined) throw new Error(`the tokenizer gave id ${bad}, outside the model's vocabulary of ${pkg.manifest.vocabSize}`);

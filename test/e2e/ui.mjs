@@ -158,7 +158,7 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     await openFile(page, 'inspect.py');
     await runFromPalette(page, 'Attention Inspector: Analyze Document');
     // The WebGPU forward on SwiftShader takes seconds: longer than half a second shows a progress notification.
-    await page.locator('.notifications-toasts', { hasText: /analysing \d+ tokens with twin-diff/ }).waitFor({ timeout: 20_000 });
+    await page.locator('.notifications-toasts', { hasText: /analyzing \d+ tokens with twin-diff/ }).waitFor({ timeout: 20_000 });
     await statusTokens(page, 'twin-diff');
     await frame.locator('[data-testid=tokens]').waitFor({ timeout: 30_000 });
   });
@@ -342,7 +342,7 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     await page.waitForTimeout(150);
     const left = (await ours(page, kind)).length;
     if (left !== 0) throw new Error(`${left} stale tints after typing`);
-    await statusTokens(page, 'twin-diff'); // analysed again after the pause (no "(edited)")
+    await statusTokens(page, 'twin-diff'); // analyzed again after the pause (no "(edited)")
     await runFromPalette(page, 'Attention Inspector: Clear');
     await frame.locator('[data-testid=inspector-empty]').waitFor({ timeout: 20_000 });
     // The panel and the editor get Clear through separate channels: the editor may redraw a frame after the panel.

@@ -112,7 +112,7 @@ suite('Analyses through the panel (bundled twins, real engine)', () => {
   });
 
   test('empty text is refused before it reaches the panel', async () => {
-    await assert.rejects((await api()).analyzeText(''), /nothing to analyse/);
+    await assert.rejects((await api()).analyzeText(''), /nothing to analyze/);
   });
 });
 
