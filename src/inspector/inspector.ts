@@ -54,6 +54,7 @@ export class Inspector implements vscode.Disposable {
   private readonly subs: vscode.Disposable[] = [];
   private warned = new Set<string>();
   private lastAnalysis: Promise<unknown> = Promise.resolve();
+  private hovered = false;
 
   constructor(
     private readonly panel: PanelProvider,
@@ -357,6 +358,10 @@ export class Inspector implements vscode.Disposable {
     try {
       const md = await this.hoverText(s, t, w);
       if (token.isCancellationRequested) return undefined;
+      if (!this.hovered) {
+        this.hovered = true;
+        void vscode.commands.executeCommand('setContext', 'attentionInspector.hovered', true); // the walkthrough's hover step
+      }
       const r = s.tokenRange(t);
       const m = new vscode.MarkdownString(md);
       m.supportHtml = false;
