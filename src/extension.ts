@@ -2,7 +2,7 @@
  * Activation, kept light: this bundle (dist/extension.js) imports nothing but `vscode`. It registers every command
  * we contribute, the panel's view provider and the analyzeOnOpen listener; the inspector, the tokenizer, zod,
  * protobufjs and the panel live in a second bundle (dist/extensionCore.js, src/extensionCore.ts) that is loaded with
- * require() the first time one of them is needed. `npm run bench:activation` measures both.
+ * require() the first time one of them is needed. `node bench/activation.mjs` measures both.
  */
 import * as vscode from 'vscode';
 import type { AttentionInspectorApi, Core } from './extensionCore';
