@@ -3,6 +3,12 @@
  * we contribute, the panel's view provider and the analyzeOnOpen listener; the inspector, the tokenizer, zod,
  * protobufjs and the panel live in a second bundle (dist/extensionCore.js, src/extensionCore.ts) that is loaded with
  * require() the first time one of them is needed. `node bench/activation.mjs` measures both.
+ *
+ * Activation events: commands and the view activate the extension implicitly (VS Code ≥ 1.74). package.json adds only
+ * `onLanguage`, for attentionInspector.analyzeOnOpen: the workbench fires it (without a language id) when the first
+ * editor of any language opens, which is the moment that setting acts. `workspaceContains:` cannot see a setting
+ * that lives in user settings, and `onLanguage:<id>` would need every language listed. Activating there costs only
+ * this file (a few ms): the setting is read, and the core is loaded only when it is on.
  */
 import * as vscode from 'vscode';
 import type { AttentionInspectorApi, Core } from './extensionCore';
