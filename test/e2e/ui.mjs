@@ -104,22 +104,25 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
     }
     await page.screenshot({ path: join(shots, 'npm-start-sample.png') });
   });
-  await check('Welcome: Open Walkthrough… → Get Started with Attention Inspector: five steps; Open the Sample opens it and checks the step', async () => {
+  await check('Welcome: Open Walkthrough… → Get Started with Attention Inspector: five steps; Open the Sample opens it, checks the step, and its analysis checks the next', async () => {
     await runFromPalette(page, 'Welcome: Open Walkthrough...');
     await pickQuickItem(page, 'Get Started with Attention Inspector');
     const steps = page.locator('.getting-started-step');
-    await steps.filter({ hasText: 'Open the sample' }).first().waitFor({ timeout: 30_000 });
-    for (const t of ['Open the sample', 'Analyze the document', 'Hover a token', 'Compare the twins', 'Measure attention to a selection'])
-      await steps.filter({ hasText: t }).first().waitFor({ timeout: 5_000 });
+    const step = (title) => steps.filter({ has: page.locator('.step-title', { hasText: new RegExp(`^${title}$`) }) }).first();
+    for (const t of ['Open the sample', 'Analyze the document', 'Hover a token', 'Compare the twins', 'Measure attention to a selection']) await step(t).waitFor({ timeout: 30_000 });
+    if ((await steps.count()) !== 5) throw new Error(`${await steps.count()} steps`);
+    await page.waitForTimeout(5000); // the step's markdown renders in a webview beside the list
     await page.screenshot({ path: join(shots, 'walkthrough.png') });
-    const step = steps.filter({ hasText: 'Open the sample' }).first();
-    await step.click();
-    await page.locator('.getting-started a, .getting-started .monaco-button', { hasText: /^Open the Sample$/ }).first().click();
-    await page.locator('.tab', { hasText: /^Untitled-\d/ }).first().waitFor({ timeout: 20_000 });
+    await step('Open the sample').getByText('Open the Sample', { exact: true }).first().click();
+    await page.locator('.tab', { hasText: /Untitled-\d/ }).first().waitFor({ timeout: 20_000 });
+    // This window's folder (samples/) turns analyzeOnOpen on: the untitled copy is analyzed as it opens.
+    await statusTokens(page, 'twin-diff');
     await runFromPalette(page, 'Welcome: Open Walkthrough...');
     await pickQuickItem(page, 'Get Started with Attention Inspector');
-    await steps.filter({ hasText: 'Open the sample' }).first().locator('.codicon-getting-started-step-checked').waitFor({ timeout: 20_000 });
-    await page.screenshot({ path: join(shots, 'walkthrough-step-done.png') });
+    await step('Open the sample').locator('.codicon-getting-started-step-checked').waitFor({ timeout: 20_000 });
+    await step('Analyze the document').locator('.codicon-getting-started-step-checked').waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(3000);
+    await page.screenshot({ path: join(shots, 'walkthrough-steps-done.png') });
   });
   await check('no uncaught errors in the workbench page', async () => {
     const ours = pageErrors.filter((e) => /attention|webview\.js|ort/i.test(e));
@@ -147,14 +150,18 @@ async function titleBarActions(page, ready = () => true) {
   for (;;) {
     const labels = await page
       .locator('.part.sidebar .composite.title .title-actions .action-label, .part.sidebar .pane-header .actions .action-label')
-      .evaluateAll((els) => [...new Set(els.filter((e) => e.getClientRects().length > 0).map((e) => e.getAttribute('aria-label') ?? ''))]);
+      .evaluateAll((els) => [...new Set(els.filter((e) => e.getClientRects().length > 0).map((e) => e.getAttribute('aria-label') ?? ''))])
+      // Labels carry the keybinding, e.g. "Clear (Ctrl+K Shift+Backspace)"; the overflow is "Views and More Actions...".
+      .then((ls) => ls.map((l) => l.replace(/ \((Ctrl|Shift|Alt|Cmd|⌘|⌃|⇧|⌥)[^)]*\)$/, '').replace(/^.*More Actions\.\.\.$/, 'More Actions...')));
     if (labels.some(ready) || Date.now() > end) return labels;
     await page.waitForTimeout(300);
   }
 }
 
 async function clickTitleAction(page, label) {
-  await page.locator(`.part.sidebar .composite.title .title-actions .action-label[aria-label="${label}"], .part.sidebar .pane-header .actions .action-label[aria-label="${label}"]`).first().click();
+  // By the start of the label: it may end with the keybinding; the overflow's is "Views and More Actions...".
+  const sel = label === 'More Actions...' ? '[aria-label*="More Actions..."]' : `[aria-label^="${label}"]`;
+  await page.locator(`.part.sidebar .composite.title .title-actions .action-label${sel}, .part.sidebar .pane-header .actions .action-label${sel}`).first().click();
 }
 
 /** Opens the title bar's More Actions… menu and returns its item labels. */
