@@ -29,7 +29,8 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
     return p.id;
   };
   const editorOrThrow = (): vscode.TextEditor => {
-    const e = vscode.window.activeTextEditor;
+    // From the walkthrough (a command link) no text editor is active: take the visible one beside it.
+    const e = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors.find((v) => v.viewColumn !== undefined);
     if (!e) throw new Error('open a text editor (or a notebook cell) first; Attention Inspector works on the text in the active editor');
     return e;
   };
@@ -139,7 +140,8 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
       const uri = vscode.Uri.joinPath(extensionUri, 'samples', 'differential_attention.py');
       const content = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
       const doc = await vscode.workspace.openTextDocument({ content, language: 'python' });
-      await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+      // Beside the walkthrough, which stays readable; its next steps' command links act on this editor.
+      await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false });
       return doc.uri;
     }),
     reg('attentionInspector.chooseModel', async (arg?: string | { folder: string }) => {
