@@ -20,7 +20,10 @@ const common = { bundle: true, sourcemap: true, minify: production, logLevel: 'w
 const budget = production ? BUDGETS.production : BUDGETS.development;
 
 const products = [
-  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
+  // Activation loads only dist/extension.js (vscode and nothing else); the rest is dist/extensionCore.js, which
+  // extension.ts require()s on first use (cjs bundles have no code splitting, so the split is two bundles).
+  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', './extensionCore.js'] },
+  { ...common, entryPoints: ['src/extensionCore.ts'], outfile: 'dist/extensionCore.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
   // Opening a user's model (decode, rewrite, validate) runs in this worker thread, off the extension host's thread.
   { ...common, entryPoints: ['src/model/openModelWorker.ts'], outfile: 'dist/openModelWorker.js', platform: 'node', format: 'cjs', target: 'node20' },
   // Tokenization (the window around the cursor, or a whole text) runs in this worker thread, off the extension host's.
@@ -77,6 +80,7 @@ async function buildTests() {
     esbuild.build({ ...common, entryPoints: testEntries('test/unit'), outdir: 'out/test/unit', outExtension: { '.js': '.cjs' }, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-web', 'onnxruntime-node', 'esbuild'] }),
     esbuild.build({ ...common, entryPoints: ['test/browser/page.ts'], outfile: 'out/test/browser/page.js', platform: 'browser', format: 'esm', target: 'es2022', conditions: ['onnxruntime-web-use-extern-wasm'] }),
     esbuild.build({ ...common, entryPoints: ['test/e2e/suite/index.ts'], outfile: 'out/test/e2e/suite/index.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'mocha'] }),
+    esbuild.build({ ...common, entryPoints: ['test/e2e/keybindings/index.ts'], outfile: 'out/test/e2e/keybindings/index.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] }),
     esbuild.build({ ...common, entryPoints: ['test/fixtures/writeTinyModels.ts'], outfile: 'out/test/writeTinyModels.cjs', platform: 'node', format: 'cjs', target: 'node20' }),
   ]);
 }

@@ -1,138 +1,89 @@
+/**
+ * Activation, kept light: this bundle (dist/extension.js) imports nothing but `vscode`. It registers every command
+ * we contribute, the panel's view provider and the analyzeOnOpen listener; the inspector, the tokenizer, zod,
+ * protobufjs and the panel live in a second bundle (dist/extensionCore.js, src/extensionCore.ts) that is loaded with
+ * require() the first time one of them is needed. `node bench/activation.mjs` measures both.
+ *
+ * Activation events: commands and the view activate the extension implicitly (VS Code ≥ 1.74). package.json adds only
+ * `onLanguage`, for attentionInspector.analyzeOnOpen: the workbench fires it (without a language id) when the first
+ * editor of any language opens, which is the moment that setting acts. `workspaceContains:` cannot see a setting
+ * that lives in user settings, and `onLanguage:<id>` would need every language listed. Activating there costs only
+ * this file (a few ms): the setting is read, and the core is loaded only when it is on.
+ */
 import * as vscode from 'vscode';
-import { ModelStore } from './analysis/modelStore';
-import { configuredModel } from './analysis/configuredModel';
-import type { AnalysisInfo, AnalysisQuery, Capabilities, ProbeResult, RowsPayload, TensorPayload } from './core/protocol';
-import type { TokenSpan } from './core/tokenizer';
-import { registerInspectorCommands } from './inspector/commands';
-import { Inspector, type InspectorSnapshot } from './inspector/inspector';
-import type { AppliedDecorations } from './inspector/decorations';
-import { PanelProvider, describeAdapter } from './panel/panelProvider';
-import { StatusItem } from './statusItem';
+import type { AttentionInspectorApi, Core } from './extensionCore';
 
-/** What activate() returns: used by the extension-host tests, and by any extension that depends on us. */
-export interface AttentionInspectorApi {
-  capabilities(): Capabilities | undefined;
-  whenReady(): Promise<Capabilities>;
-  runProbe(tokens?: number): Promise<ProbeResult>;
-  /** Tokenizes `text` and runs a model (bundled, or opened with openModel) on it in the panel. */
-  analyzeText(text: string, model?: string): Promise<{ info: AnalysisInfo; spans: TokenSpan[] }>;
-  /** Rows of every layer and head for one query token of a model's last analysis (default: the model of the last analyzeText). */
-  rows(query: number, model?: string): Promise<RowsPayload>;
-  /** Columns, pooled maps, statistics, what-if views, rollout, value-weighted rows or surprisal of a model's last analysis. */
-  query(q: AnalysisQuery, model?: string): Promise<TensorPayload>;
-  /** Opens a model folder (a package, or an ONNX model that is rewritten and cached) and returns its id. */
-  openModel(folder: string): Promise<{ id: string; rewritten: boolean; notes: string[]; attention: string }>;
-  /** The editor inspector's state and what it has painted (for tests and scripts). */
-  inspector: {
-    /** Analyses an editor's document (or a range of it); rejects with the message a user would see. */
-    analyze(editor: vscode.TextEditor, range?: vscode.Range): Promise<unknown>;
-    snapshot(): InspectorSnapshot;
-    /** Document offsets [start, end) of every analysed token. */
-    tokens(): [number, number][];
-    decorations(): AppliedDecorations | undefined;
-    /** Focuses the token at a document offset, as a hover or the cursor would; resolves with its weights once painted. */
-    focusOffset(offset: number): Promise<Float32Array | undefined>;
-    hoverText(token: number): Promise<string>;
-    settled(): Promise<unknown>;
-  };
-}
+export type { AttentionInspectorApi } from './extensionCore';
+
+const VIEW_TYPE = 'attentionInspector.panel';
 
 export function activate(context: vscode.ExtensionContext): AttentionInspectorApi {
-  const log = vscode.window.createOutputChannel('Attention Inspector', { log: true });
-  const models = new ModelStore(context.extensionUri, context.globalStorageUri);
-  const panel = new PanelProvider(context.extensionUri, log, (m) => models.upload(m));
-  const status = new StatusItem(panel);
-  const inspector = new Inspector(panel, models, status, log);
-  let lastModel = 'twin-diff';
+  let core: Core | undefined;
+  const load = (): Core => {
+    // A separate esbuild bundle (external here), so that activation does not parse it.
+    core ??= (require('./extensionCore.js') as typeof import('./extensionCore')).start(context);
+    return core;
+  };
+  const cfg = () => vscode.workspace.getConfiguration('attentionInspector');
+  const contributed = (context.extension.packageJSON as { contributes: { commands: { command: string }[] } }).contributes.commands;
 
   context.subscriptions.push(
-    log,
-    models,
-    panel,
-    status,
-    vscode.window.registerWebviewViewProvider(PanelProvider.viewType, panel, {
-      webviewOptions: { retainContextWhenHidden: true },
-    }),
-    vscode.commands.registerCommand('attentionInspector.showPanel', () =>
-      vscode.commands.executeCommand(`${PanelProvider.viewType}.focus`),
+    ...contributed.map(({ command }) =>
+      vscode.commands.registerCommand(command, (...args: never[]) => {
+        const handler = load().commands.get(command);
+        if (!handler) throw new Error(`Attention Inspector: no handler for ${command}`);
+        return handler(...args);
+      }),
     ),
-    vscode.commands.registerCommand('attentionInspector.checkRuntime', () => checkRuntime(panel, log)),
-    vscode.commands.registerCommand('attentionInspector.showLog', () => log.show()),
-    inspector,
-    ...registerInspectorCommands(inspector, panel, models, log),
-    configuredModel(inspector, models, log),
+    vscode.window.registerWebviewViewProvider(VIEW_TYPE, { resolveWebviewView: (view) => load().panel.resolveWebviewView(view) }, { webviewOptions: { retainContextWhenHidden: true } }),
+    analyzeOnOpen(cfg, () => load()),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('attentionInspector.backend')) panel.notifyConfigChanged();
+      if (e.affectsConfiguration('attentionInspector.modelPath') && hasModelPath(cfg())) load();
     }),
-    analyzeOnOpen(inspector, log),
   );
+  // `toggled` of Follow Cursor in menus reads this key before the inspector exists; the inspector keeps it up to date.
+  void vscode.commands.executeCommand('setContext', 'attentionInspector.followCursor', cfg().get<boolean>('followCursor', true));
+  // A model named in settings is opened at start, as before (after activate() returns).
+  if (hasModelPath(cfg())) setTimeout(load, 0);
 
+  const api = () => load().api;
   return {
-    capabilities: () => panel.capabilities,
-    whenReady: () => panel.whenReady(),
-    runProbe: (tokens) => panel.runProbe(tokens),
-    analyzeText: async (text, model = 'twin-diff') => {
-      lastModel = model;
-      const { ids, spans } = await models.tokenize(model, text);
-      return { info: await panel.analyze(model, ids), spans };
-    },
-    rows: (query, model = lastModel) => panel.rows(model, query),
-    query: (q, model = lastModel) => panel.query(model, q),
-    openModel: async (folder) => {
-      const p = await models.openFolder(folder);
-      return { id: p.id, rewritten: p.rewritten, notes: p.notes, attention: p.pkg.manifest.attention };
-    },
+    capabilities: () => api().capabilities(),
+    whenReady: () => api().whenReady(),
+    runProbe: (tokens) => api().runProbe(tokens),
+    analyzeText: (text, model) => api().analyzeText(text, model),
+    rows: (query, model) => api().rows(query, model),
+    query: (q, model) => api().query(q, model),
+    openModel: (folder) => api().openModel(folder),
     inspector: {
-      analyze: (editor, range) => inspector.analyze(editor, range),
-      snapshot: () => inspector.snapshot(),
-      tokens: () => inspector.current?.spans.map((_, i) => inspector.current!.tokenRange(i)) ?? [],
-      decorations: () => inspector.decorator.snapshot(),
-      focusOffset: (offset) => inspector.focusOffset(offset),
-      hoverText: async (token) => {
-        const s = inspector.current;
-        if (!s) throw new Error('nothing is analysed');
-        const w = await s.weights(inspector.model, inspector.view, inspector.selection, inspector.direction, token);
-        return inspector.hoverText(s, token, w);
-      },
-      settled: () => inspector.settled(),
+      analyze: (editor, range) => api().inspector.analyze(editor, range),
+      snapshot: () => api().inspector.snapshot(),
+      tokens: () => api().inspector.tokens(),
+      decorations: () => api().inspector.decorations(),
+      focusOffset: (offset) => api().inspector.focusOffset(offset),
+      hoverText: (token) => api().inspector.hoverText(token),
+      settled: () => api().inspector.settled(),
     },
   };
 }
 
-/** Analyses the active document on start when the setting asks for it (npm start turns it on). */
-function analyzeOnOpen(inspector: Inspector, log: vscode.LogOutputChannel): vscode.Disposable {
+function hasModelPath(c: vscode.WorkspaceConfiguration): boolean {
+  const i = c.inspect<string>('modelPath');
+  return [i?.globalValue, i?.workspaceValue, i?.workspaceFolderValue].some((v) => typeof v === 'string' && v.trim() !== '');
+}
+
+/**
+ * Analyzes a file as soon as it becomes the active editor when attentionInspector.analyzeOnOpen is on. Reading the
+ * setting costs nothing; the core bundle is loaded only when it is on.
+ */
+function analyzeOnOpen(cfg: () => vscode.WorkspaceConfiguration, load: () => Core): vscode.Disposable {
   const maybe = (e: vscode.TextEditor | undefined) => {
-    if (!e || !vscode.workspace.getConfiguration('attentionInspector').get<boolean>('analyzeOnOpen', false)) return;
-    if (inspector.current?.doc === e.document) return;
+    if (!e || !cfg().get<boolean>('analyzeOnOpen', false)) return;
     if (!['file', 'untitled'].includes(e.document.uri.scheme)) return;
-    inspector.analyze(e).catch((err) => log.warn(`analyse on open: ${err instanceof Error ? err.message : String(err)}`));
+    load().analyzeOnOpen(e);
   };
   setTimeout(() => maybe(vscode.window.activeTextEditor), 0);
   return vscode.window.onDidChangeActiveTextEditor(maybe);
-}
-
-async function checkRuntime(panel: PanelProvider, log: vscode.LogOutputChannel): Promise<ProbeResult | undefined> {
-  try {
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: 'Attention Inspector: checking the runtime' },
-      () => panel.runProbe(),
-    );
-    const caps = panel.capabilities;
-    const msg =
-      `Attention Inspector runs on ${result.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'}` +
-      (caps ? ` (adapter: ${describeAdapter(caps)})` : '') +
-      `. Probe model: ${result.tokens} tokens, max error vs reference ${result.maxAbsError.toExponential(1)}, run ${result.runMs.toFixed(1)} ms.`;
-    log.info(msg);
-    void vscode.window.showInformationMessage(msg);
-    return result;
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    log.error(`runtime check failed: ${msg}`);
-    void vscode.window.showErrorMessage(`Attention Inspector: ${msg}`, 'Show Log').then((pick) => {
-      if (pick) log.show();
-    });
-    return undefined;
-  }
 }
 
 export function deactivate(): void {}

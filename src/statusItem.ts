@@ -10,14 +10,14 @@ export interface InspectorStatus {
   detail: string;
 }
 
-/** Status bar entry: the model, the backend the panel runs on, and how many tokens are analysed. */
+/** Status bar entry: the model, the backend the panel runs on, and how many tokens are analyzed. */
 export class StatusItem implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('attentionInspector.status', vscode.StatusBarAlignment.Right, 100);
   private readonly sub: vscode.Disposable;
   private backend: string | undefined;
   private adapter = '';
   private inspector: InspectorStatus | undefined;
-  private analysing: string | undefined;
+  private analyzing: string | undefined;
 
   constructor(panel: PanelProvider) {
     this.item.name = 'Attention Inspector';
@@ -35,15 +35,15 @@ export class StatusItem implements vscode.Disposable {
   }
 
   /** While an analysis runs the item says so instead of showing the previous one's figures. */
-  setAnalysing(what: string | undefined): void {
-    this.analysing = what;
+  setAnalyzing(what: string | undefined): void {
+    this.analyzing = what;
     this.render();
   }
 
   private render(): void {
-    if (!this.backend && !this.inspector && !this.analysing) return this.item.hide();
-    if (this.analysing) {
-      this.item.text = `$(sync~spin) ${this.analysing}…`;
+    if (!this.backend && !this.inspector && !this.analyzing) return this.item.hide();
+    if (this.analyzing) {
+      this.item.text = `$(sync~spin) ${this.analyzing}…`;
       this.item.tooltip = 'Attention Inspector is running the model; hover again when it has finished.';
       this.item.show();
       return;
@@ -55,7 +55,7 @@ export class StatusItem implements vscode.Disposable {
       [
         '**Attention Inspector**',
         `Backend: ${this.backend ?? 'not started'}; GPU adapter: ${this.adapter || 'unknown'}`,
-        i ? `${i.model}: ${i.tokens} tokens, ${i.lines}${i.stale ? ' — the text changed since; highlights cleared' : ''}` : 'Nothing analysed: run Analyze Document (Ctrl+Alt+A).',
+        i ? `${i.model}: ${i.tokens} tokens, ${i.lines}${i.stale ? ' — the text changed since; highlights cleared' : ''}` : 'Nothing analyzed: run Analyze Document (Ctrl+Shift+\' or ⌘⇧\' on macOS).',
         i ? i.detail : '',
       ]
         .filter(Boolean)

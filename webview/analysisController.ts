@@ -107,7 +107,7 @@ export class AnalysisController {
 
   private need(model: string) {
     const c = this.current.get(model);
-    if (!c) throw new Error(`no analysis of ${model} to read from: analyse a document first`);
+    if (!c) throw new Error(`no analysis of ${model} to read from: analyze a document first`);
     return c;
   }
 

@@ -126,9 +126,9 @@ export class ModelStore implements vscode.Disposable {
   async tokenize(id: string, text: string): Promise<{ ids: Int32Array; spans: TokenSpan[]; maxContext: number }> {
     const { pkg, confineTo } = await this.load(id);
     const { ids, spans, count } = await this.tokenizer.all(pkg.tokenizerPath, text, pkg.manifest.maxContext, confineTo);
-    if (count === 0) throw new Error('nothing to analyse: the text is empty');
+    if (count === 0) throw new Error('nothing to analyze: the text is empty');
     if (count > pkg.manifest.maxContext) {
-      throw new Error(`the text has ${count} tokens, more than ${id}'s maximum context of ${pkg.manifest.maxContext}; analyse a selection`);
+      throw new Error(`the text has ${count} tokens, more than ${id}'s maximum context of ${pkg.manifest.maxContext}; analyze a selection`);
     }
     const bad = ids.find((v) => v >= pkg.manifest.vocabSize);
     if (bad !== undefined) throw new Error(`the tokenizer gave id ${bad}, outside the model's vocabulary of ${pkg.manifest.vocabSize}`);

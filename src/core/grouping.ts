@@ -7,7 +7,7 @@ import type { TokenSpan } from './tokenizer';
 export type Aggregation = 'token' | 'word' | 'line';
 
 export interface Group {
-  /** UTF-16 range in the analysed text. */
+  /** UTF-16 range in the analyzed text. */
   start: number;
   end: number;
   /** First token and one past the last token. */

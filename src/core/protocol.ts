@@ -101,9 +101,9 @@ export interface TensorPayload {
 export interface PanelState {
   /** File name and the lines the analysis covers. */
   source: string;
-  /** Analysed models: the chosen one first, then its twin when comparing. */
+  /** Analyzed models: the chosen one first, then its twin when comparing. */
   models: string[];
-  /** Display text of every token of the analysed window. */
+  /** Display text of every token of the analyzed window. */
   labels: string[];
   layer: number | 'all';
   head: number | 'mean' | 'maxAbs';

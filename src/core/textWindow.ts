@@ -1,5 +1,5 @@
 /**
- * Which part of a document is analysed. Text that fits the token budget is analysed whole; longer text gets a
+ * Which part of a document is analyzed. Text that fits the token budget is analyzed whole; longer text gets a
  * window of at most `maxTokens` tokens around the cursor, three quarters before it (a causal model's context is
  * what precedes) and a quarter after. Only a character window around the cursor is tokenized, so a 1 MB one-line
  * file costs no more than a short one.

@@ -13,7 +13,10 @@ import { Inspector, message } from './inspector';
 
 type ExportFormat = 'png' | 'csv' | 'json';
 
-export function registerInspectorCommands(inspector: Inspector, panel: PanelProvider, models: ModelStore, log: vscode.LogOutputChannel): vscode.Disposable[] {
+type Handler = (...args: never[]) => unknown;
+
+/** The inspector's command handlers by id; extension.ts registers them (errors become a message and the log). */
+export function registerInspectorCommands(inspector: Inspector, panel: PanelProvider, models: ModelStore, log: vscode.LogOutputChannel, extensionUri: vscode.Uri): [string, Handler][] {
   /** Opens a model folder (rewriting an ONNX graph can take a while: progress is shown) and selects it. */
   const openModel = async (folder: string): Promise<string> => {
     const p = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attention Inspector: opening the model in ${folder}` }, () => models.openFolder(folder));
@@ -26,12 +29,14 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
     return p.id;
   };
   const editorOrThrow = (): vscode.TextEditor => {
-    const e = vscode.window.activeTextEditor;
+    // From the walkthrough (a command link) no text editor is active: take the visible one beside it.
+    const e = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors.find((v) => v.viewColumn !== undefined);
     if (!e) throw new Error('open a text editor (or a notebook cell) first; Attention Inspector works on the text in the active editor');
     return e;
   };
-  const reg = (id: string, f: (...args: never[]) => unknown) =>
-    vscode.commands.registerCommand(id, async (...args: never[]) => {
+  const reg = (id: string, f: Handler): [string, Handler] => [
+    id,
+    async (...args: never[]) => {
       try {
         return await f(...args);
       } catch (e) {
@@ -40,20 +45,31 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
         void vscode.window.showErrorMessage(`Attention Inspector: ${m}`, 'Show Log').then((p) => p && log.show());
         return undefined;
       }
-    });
+    },
+  ];
+
+  const followCursor = (on: boolean) => {
+    inspector.setFollowCursor(on);
+    vscode.window.setStatusBarMessage(`Attention Inspector: follow cursor ${inspector.followCursor ? 'on' : 'off'}`, 3000);
+    return inspector.followCursor;
+  };
+  const compare = async (on: boolean) => {
+    await inspector.setCompare(on);
+    if (inspector.compare) await vscode.commands.executeCommand('attentionInspector.panel.focus');
+    return inspector.compare;
+  };
 
   return [
     reg('attentionInspector.analyzeDocument', () => inspector.analyze(editorOrThrow())),
     reg('attentionInspector.analyzeSelection', () => {
       const e = editorOrThrow();
-      if (e.selection.isEmpty) throw new Error('select the text to analyse first, or run Analyze Document');
+      if (e.selection.isEmpty) throw new Error('select the text to analyze first, or run Analyze Document');
       return inspector.analyze(e, new vscode.Range(e.selection.start, e.selection.end));
     }),
-    reg('attentionInspector.toggleFollowCursor', (on?: boolean) => {
-      inspector.setFollowCursor(typeof on === 'boolean' ? on : !inspector.followCursor);
-      vscode.window.setStatusBarMessage(`Attention Inspector: follow cursor ${inspector.followCursor ? 'on' : 'off'}`, 3000);
-      return inspector.followCursor;
-    }),
+    reg('attentionInspector.toggleFollowCursor', (on?: boolean) => followCursor(typeof on === 'boolean' ? on : !inspector.followCursor)),
+    // The palette and the panel's menu show the one of these that changes the state (context key attentionInspector.followCursor).
+    reg('attentionInspector.followCursorOn', () => followCursor(true)),
+    reg('attentionInspector.followCursorOff', () => followCursor(false)),
     reg('attentionInspector.chooseHead', async (arg?: HeadSelection) => {
       if (arg) return inspector.setSelection(arg);
       const s = inspector.current?.runs.get(inspector.model);
@@ -116,10 +132,17 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
       const pick = await vscode.window.showQuickPick(items, { title: 'Attention Inspector: aggregate highlights by' });
       if (pick) inspector.setAggregation(pick.a);
     }),
-    reg('attentionInspector.compareWithTwin', async (on?: boolean) => {
-      await inspector.setCompare(typeof on === 'boolean' ? on : !inspector.compare);
-      if (inspector.compare) await vscode.commands.executeCommand('attentionInspector.panel.focus');
-      return inspector.compare;
+    reg('attentionInspector.compareWithTwin', (on?: boolean) => compare(typeof on === 'boolean' ? on : !inspector.compare)),
+    reg('attentionInspector.compareWithTwinOn', () => compare(true)),
+    reg('attentionInspector.compareWithTwinOff', () => compare(false)),
+    reg('attentionInspector.openSample', async () => {
+      // An untitled copy of the bundled sample: it can be edited, and nothing is written into the extension's folder.
+      const uri = vscode.Uri.joinPath(extensionUri, 'samples', 'differential_attention.py');
+      const content = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+      const doc = await vscode.workspace.openTextDocument({ content, language: 'python' });
+      // Beside the walkthrough, which stays readable; its next steps' command links act on this editor.
+      await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false });
+      return doc.uri;
     }),
     reg('attentionInspector.chooseModel', async (arg?: string | { folder: string }) => {
       if (arg && typeof arg === 'object' && typeof arg.folder === 'string') return openModel(arg.folder);
@@ -160,6 +183,7 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
     reg('attentionInspector.measureSelection', async () => {
       const r = await inspector.measureSelection(editorOrThrow());
       const f = (v: number) => v.toFixed(3);
+      void vscode.commands.executeCommand('setContext', 'attentionInspector.measured', true); // the walkthrough's last step
       void vscode.commands.executeCommand('attentionInspector.panel.focus');
       void vscode.window.showInformationMessage(
         `Attention to the selection from token #${r.query}: ` +
@@ -195,7 +219,7 @@ export function registerInspectorCommands(inspector: Inspector, panel: PanelProv
       }
       let bytes: Uint8Array;
       if (format === 'png') {
-        if (!s) throw new Error('nothing is analysed: run Analyze Document first');
+        if (!s) throw new Error('nothing is analyzed: run Analyze Document first');
         const png = await panel.exportPng();
         bytes = Buffer.from(png.dataUrl.slice('data:image/png;base64,'.length), 'base64');
       } else {

@@ -8,6 +8,7 @@ import { isBundled, type ModelStore } from '../analysis/modelStore';
 import { Coalescer, withTimeout } from '../core/coalescer';
 import { aggregate, groupOf, tokenAt, type Aggregation } from '../core/grouping';
 import { measureSpanMass } from '../core/measure';
+import { reanalyzeDelayMs } from '../core/settings';
 import type { MeasureReport, PanelState } from '../core/protocol';
 import { CHARS_PER_TOKEN } from '../core/textWindow';
 import { describeSelection, lambdaA2, selectRow, viewInfo, type Direction, type HeadSelection, type ViewId } from '../core/views';
@@ -50,7 +51,7 @@ export class Inspector implements vscode.Disposable {
   private generation = 0;
   private readonly painter = new Coalescer();
   private paintSeq = 0;
-  private reanalyseTimer: ReturnType<typeof setTimeout> | undefined;
+  private reanalyzeTimer: ReturnType<typeof setTimeout> | undefined;
   private panelTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly subs: vscode.Disposable[] = [];
   private warned = new Set<string>();
@@ -64,7 +65,8 @@ export class Inspector implements vscode.Disposable {
   private panelAnalyses = 0;
   /** Analyses started and not yet settled. */
   private analysing = 0;
-  private reanalyseDoc: vscode.TextDocument | undefined;
+  private reanalyzeDoc: vscode.TextDocument | undefined;
+  private hovered = false;
 
   constructor(
     private readonly panel: PanelProvider,
@@ -134,7 +136,7 @@ export class Inspector implements vscode.Disposable {
   private async analyzeNow(editor: vscode.TextEditor, range?: vscode.Range): Promise<Session | undefined> {
     const doc = editor.document;
     const gen = ++this.generation;
-    clearTimeout(this.reanalyseTimer);
+    clearTimeout(this.reanalyzeTimer);
     const model = this.model;
     const compare = this.compare;
     const { pkg } = await this.models.load(model);
@@ -172,7 +174,7 @@ export class Inspector implements vscode.Disposable {
     const text = doc.getText(new vscode.Range(doc.positionAt(base), doc.positionAt(readEnd)));
     const blank = (t: string) => !/\S/.test(t); // the characters trim() removes
     if (blank(text) && (!sliced || blank(range ? doc.getText(range) : doc.getText()))) {
-      throw new Error(range ? 'the selection is empty: select some text, or run Analyze Document' : 'the document is empty: there is nothing to analyse');
+      throw new Error(range ? 'the selection is empty: select some text, or run Analyze Document' : 'the document is empty: there is nothing to analyze');
     }
     const odd = countBinary(text);
     if (odd > Math.max(8, text.length * 0.1)) {
@@ -183,7 +185,7 @@ export class Inspector implements vscode.Disposable {
     const win = await this.models.tokenizeWindow(model, text, cursorAbs - base, maxTokens);
     win.partial ||= sliced;
     if (gen !== this.generation) return undefined;
-    if (win.ids.length === 0) throw new Error('nothing to analyse: the text has no tokens');
+    if (win.ids.length === 0) throw new Error('nothing to analyze: the text has no tokens');
     const start = base + win.start;
     const end = base + win.end;
     // (If the document was edited meanwhile these are off, but then the session is dropped below, never shown.)
@@ -193,7 +195,7 @@ export class Inspector implements vscode.Disposable {
     // The panel's analyses are about to be replaced: the old session must not read rows that belong to the new text.
     this.retire();
     const session = new Session(doc, version, start, end, text.slice(win.start, win.end), win.spans, ids, lines, this.panel);
-    const title = `Attention Inspector: analysing ${ids.length} tokens with ${models.join(' and ')}`;
+    const title = `Attention Inspector: analyzing ${ids.length} tokens with ${models.join(' and ')}`;
     const before = this.panelLane;
     const work = (async () => {
       await before;
@@ -210,7 +212,7 @@ export class Inspector implements vscode.Disposable {
     this.panelLane = work.catch(() => undefined);
     let done: Session | undefined;
     try {
-      done = await this.withProgress(title, `analysing ${ids.length} tokens`, work, () => {
+      done = await this.withProgress(title, `analyzing ${ids.length} tokens`, work, () => {
         if (gen === this.generation) this.generation++;
       });
     } catch (e) {
@@ -221,11 +223,11 @@ export class Inspector implements vscode.Disposable {
     if (doc.isClosed) return undefined;
     if (doc.version !== session.version) {
       // Edited while the model ran: the spans no longer match the text.
-      this.scheduleReanalyse(true, doc);
+      this.scheduleReanalyze(true, doc);
       return undefined;
     }
     if (this.model !== model || this.compare !== compare) {
-      // The model (or the comparison) was switched while this one ran: analyse again with the current choice.
+      // The model (or the comparison) was switched while this one ran: analyze again with the current choice.
       return this.analyze(editor, range);
     }
     this.session = session;
@@ -234,12 +236,12 @@ export class Inspector implements vscode.Disposable {
     this.updateStatus();
     await this.setContext();
     if (win.partial && !range) {
-      const msg = `Attention Inspector analysed lines ${lines.first}–${lines.last} of ${lines.total} (${ids.length} tokens around the cursor; setting attentionInspector.maxTokens).`;
+      const msg = `Attention Inspector analyzed lines ${lines.first}–${lines.last} of ${lines.total} (${ids.length} tokens around the cursor; setting attentionInspector.maxTokens).`;
       vscode.window.setStatusBarMessage(msg, 8000);
       this.log.info(msg);
     }
     const info = session.runs.get(this.model)!;
-    this.log.info(`analysed ${doc.uri.toString(true)} lines ${lines.first}–${lines.last}: ${ids.length} tokens, ${[...session.runs.values()].map((r) => `${r.model} ${r.runMs.toFixed(0)} ms`).join(', ')} on ${info.backend}`);
+    this.log.info(`analyzed ${doc.uri.toString(true)} lines ${lines.first}–${lines.last}: ${ids.length} tokens, ${[...session.runs.values()].map((r) => `${r.model} ${r.runMs.toFixed(0)} ms`).join(', ')} on ${info.backend}`);
     this.pushPanel(true);
     if (this.view === 'surprisal') void this.paint(0);
     else {
@@ -281,28 +283,28 @@ export class Inspector implements vscode.Disposable {
     if (s.runs.has(model)) return;
     await this.checkSameTokens(model, s);
     const gen = this.generation;
-    const info = await this.withProgress(`Attention Inspector: analysing with ${model}`, `analysing with ${model}`, this.panel.analyze(model, s.ids), () => undefined);
+    const info = await this.withProgress(`Attention Inspector: analyzing with ${model}`, `analyzing with ${model}`, this.panel.analyze(model, s.ids), () => undefined);
     if (gen !== this.generation || this.session !== s) throw new Error('the analysis was replaced while the twin ran; run the command again');
     s.runs.set(model, info);
   }
 
   private need(): Session {
     const s = this.session;
-    if (!s) throw new Error('nothing is analysed: run "Attention Inspector: Analyze Document" first');
-    if (s.stale) throw new Error('the document changed since it was analysed: run "Attention Inspector: Analyze Document" again');
+    if (!s) throw new Error('nothing is analyzed: run "Attention Inspector: Analyze Document" first');
+    if (s.stale) throw new Error('the document changed since it was analyzed: run "Attention Inspector: Analyze Document" again');
     if (s.retired) throw new Error('a new analysis is running; run the command again when it has finished');
     return s;
   }
 
-  private scheduleReanalyse(force = false, target?: vscode.TextDocument): void {
+  private scheduleReanalyze(force = false, target?: vscode.TextDocument): void {
     if (!this.followCursor && !force) return;
-    clearTimeout(this.reanalyseTimer);
-    const delay = cfg().get<number>('reanalyseDelayMs', 750);
+    clearTimeout(this.reanalyzeTimer);
+    const delay = reanalyzeDelayMs(cfg().inspect('reanalyzeDelayMs'), cfg().inspect('reanalyseDelayMs'));
     const s = this.session;
     const doc = target ?? s?.doc ?? vscode.window.activeTextEditor?.document;
-    this.reanalyseDoc = doc;
-    this.reanalyseTimer = setTimeout(() => {
-      this.reanalyseDoc = undefined;
+    this.reanalyzeDoc = doc;
+    this.reanalyzeTimer = setTimeout(() => {
+      this.reanalyzeDoc = undefined;
       const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
       if (!editor || editor.document.isClosed) return;
       this.analyze(editor).catch((e) => this.warn(e));
@@ -311,8 +313,8 @@ export class Inspector implements vscode.Disposable {
 
   clear(reason?: string): void {
     this.generation++;
-    clearTimeout(this.reanalyseTimer);
-    this.reanalyseDoc = undefined;
+    clearTimeout(this.reanalyzeTimer);
+    this.reanalyzeDoc = undefined;
     this.painter.cancelQueued();
     this.paintSeq++;
     this.decorator.clear();
@@ -332,9 +334,9 @@ export class Inspector implements vscode.Disposable {
     if (e.contentChanges.length === 0) return;
     // A reanalysis already waiting for this document (e.g. an analysis was dropped because the text changed while it
     // ran) waits for a pause in typing: every keystroke pushes it back, so no model pass is spent on outdated text.
-    const pending = this.reanalyseDoc === e.document;
+    const pending = this.reanalyzeDoc === e.document;
     if (s && e.document === s.doc) {
-      // Stale highlights go at once; with Follow Cursor on, the text is analysed again after a pause.
+      // Stale highlights go at once; with Follow Cursor on, the text is analyzed again after a pause.
       this.paintSeq++;
       this.painter.cancelQueued();
       this.decorator.clear();
@@ -343,8 +345,8 @@ export class Inspector implements vscode.Disposable {
       this.updateStatus();
       void this.setContext();
     }
-    if (pending) this.scheduleReanalyse(true, e.document);
-    else if (s && e.document === s.doc) this.scheduleReanalyse();
+    if (pending) this.scheduleReanalyze(true, e.document);
+    else if (s && e.document === s.doc) this.scheduleReanalyze();
   }
 
   private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
@@ -352,8 +354,8 @@ export class Inspector implements vscode.Disposable {
     if (!this.followCursor || !s || s.stale || e.textEditor.document !== s.doc) return;
     const off = s.doc.offsetAt(e.selections[0].active);
     if ((off < s.start || off > s.end) && (s.start > 0 || s.end < s.docLength)) {
-      // The cursor left the analysed window of a long document: analyse the window around it.
-      this.scheduleReanalyse();
+      // The cursor left the analyzed window of a long document: analyze the window around it.
+      this.scheduleReanalyze();
       return;
     }
     this.focusOffset(off);
@@ -404,9 +406,9 @@ export class Inspector implements vscode.Disposable {
     if (this.session?.retired || this.analysing > 0) await this.lastAnalysis;
     const s = this.session;
     if (!s || doc !== s.doc || s.retired || token.isCancellationRequested) return undefined;
-    if (s.stale) return new vscode.Hover('Attention Inspector: the text changed since it was analysed' + (this.followCursor ? '; analysing again…' : '; run Analyze Document again.'));
+    if (s.stale) return new vscode.Hover('Attention Inspector: the text changed since it was analyzed' + (this.followCursor ? '; analyzing again…' : '; run Analyze Document again.'));
     const off = doc.offsetAt(pos);
-    if (off < s.start || off > s.end) return new vscode.Hover(`Attention Inspector analysed lines ${s.lines.first}–${s.lines.last} only; move the cursor here and run Analyze Document to analyse around it.`);
+    if (off < s.start || off > s.end) return new vscode.Hover(`Attention Inspector analyzed lines ${s.lines.first}–${s.lines.last} only; move the cursor here and run Analyze Document to analyze around it.`);
     const t = tokenAt(s.spans, off - s.start);
     if (this.view === 'surprisal') return undefined;
     const w = await this.paint(t);
@@ -414,6 +416,10 @@ export class Inspector implements vscode.Disposable {
     try {
       const md = await this.hoverText(s, t, w);
       if (token.isCancellationRequested) return undefined;
+      if (!this.hovered) {
+        this.hovered = true;
+        void vscode.commands.executeCommand('setContext', 'attentionInspector.hovered', true); // the walkthrough's hover step
+      }
       const r = s.tokenRange(t);
       const m = new vscode.MarkdownString(md);
       m.supportHtml = false;
@@ -537,12 +543,12 @@ export class Inspector implements vscode.Disposable {
   /** Mass from the query token (an extra cursor, else the window's last token) to the selection, for both twins. */
   async measureSelection(editor: vscode.TextEditor): Promise<MeasureReport> {
     const s = this.need();
-    if (editor.document !== s.doc) throw new Error('the analysed document is not the one in this editor');
+    if (editor.document !== s.doc) throw new Error('the analyzed document is not the one in this editor');
     const sel = editor.selection;
     if (sel.isEmpty) throw new Error('select the span to measure (for example the answer stated earlier in the text), then run the command again');
     const a = s.doc.offsetAt(sel.start) - s.start;
     const b = s.doc.offsetAt(sel.end) - s.start;
-    if (a < 0 || b > s.end - s.start) throw new Error(`the selection reaches outside the analysed lines ${s.lines.first}–${s.lines.last}`);
+    if (a < 0 || b > s.end - s.start) throw new Error(`the selection reaches outside the analyzed lines ${s.lines.first}–${s.lines.last}`);
     const first = tokenAt(s.spans, a);
     const last = tokenAt(s.spans, Math.max(a, b - 1)) + 1;
     const cursor = editor.selections.find((x) => x !== sel && x.isEmpty);
@@ -643,7 +649,7 @@ export class Inspector implements vscode.Disposable {
    */
   private async withProgress<T>(title: string, status: string, work: Promise<T>, onCancel: () => void): Promise<T> {
     this.running++;
-    this.status.setAnalysing(status);
+    this.status.setAnalyzing(status);
     const timer = setTimeout(() => {
       void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (_p, token) => {
         token.onCancellationRequested(onCancel);
@@ -654,7 +660,7 @@ export class Inspector implements vscode.Disposable {
       return await work;
     } finally {
       clearTimeout(timer);
-      if (--this.running === 0) this.status.setAnalysing(undefined);
+      if (--this.running === 0) this.status.setAnalyzing(undefined);
     }
   }
 
@@ -664,7 +670,7 @@ export class Inspector implements vscode.Disposable {
   }
 
   dispose(): void {
-    clearTimeout(this.reanalyseTimer);
+    clearTimeout(this.reanalyzeTimer);
     clearTimeout(this.panelTimer);
     this.subs.forEach((d) => d.dispose());
     this.decorator.dispose();

@@ -1,5 +1,5 @@
 /**
- * One analysed text: the document window, its tokens, the models run on it, and cached answers from the panel.
+ * One analyzed text: the document window, its tokens, the models run on it, and cached answers from the panel.
  * Knows how to turn (view, heads, direction, token) into one weight per token.
  */
 import type * as vscode from 'vscode';
@@ -27,7 +27,7 @@ export class Session {
   constructor(
     readonly doc: vscode.TextDocument,
     readonly version: number,
-    /** Offsets of the analysed window in the document. */
+    /** Offsets of the analyzed window in the document. */
     readonly start: number,
     readonly end: number,
     readonly text: string,
@@ -87,7 +87,7 @@ export class Session {
   /** One weight per token for the focused token `t`. */
   async weights(model: string, view: ViewId, sel: HeadSelection, direction: Direction, t: number): Promise<Float32Array> {
     const info = this.runs.get(model);
-    if (!info) throw new Error(`${model} has not analysed this text`);
+    if (!info) throw new Error(`${model} has not analyzed this text`);
     const T = info.tokens;
     const v = viewInfo(view);
     const diff = info.lambdas.length > 0;

@@ -248,7 +248,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     return this.request('heatmap export', (id) => ({ method: 'export/png', id }));
   }
 
-  /** Sends the inspector state to draw (null: nothing analysed). Does not open the panel. */
+  /** Sends the inspector state to draw (null: nothing analyzed). Does not open the panel. */
   updateView(state: PanelState | null): void {
     if (!this.ready.settled) return;
     if (!state) {

@@ -15,7 +15,7 @@ export function chromiumArgs({ webgpu = true } = {}) {
 }
 
 /** A persistent context needs its own fresh profile folder; returns { context, close }. */
-export async function launchChromium({ webgpu = true, viewport = { width: 1400, height: 900 } } = {}) {
+export async function launchChromium({ webgpu = true, viewport = { width: 1400, height: 900 }, userAgent } = {}) {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: run scripts/setup-tools.sh (apt-get install chromium) or set CHROMIUM_PATH`);
   const profile = mkdtempSync(join(tmpdir(), 'attn-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -23,6 +23,7 @@ export async function launchChromium({ webgpu = true, viewport = { width: 1400, 
     headless: true,
     args: chromiumArgs({ webgpu }),
     viewport,
+    ...(userAgent ? { userAgent } : {}),
   });
   return context;
 }

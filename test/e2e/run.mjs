@@ -12,10 +12,12 @@ import { launchChromium } from '../browser/chromium.mjs';
 import { ROOT, startCodeServer, workbenchUrl } from '../../scripts/codeServer.mjs';
 import { uiTests } from './ui.mjs';
 import { vsixTests } from './vsix.mjs';
+import { keybindingTests } from './keybindings.mjs';
 
 /**
  * ATTN_E2E_ONLY=host runs only the extension-host suite, =ui only the host suite and the UI tests, =vsix only the
- * packaged extension's checks (for quick iteration);
+ * packaged extension's checks, =keys only the keybinding check (our keys against VS Code's defaults on Linux, Windows
+ * and macOS) (for quick iteration);
  * ATTN_E2E_GREP=<regexp> only the extension-host tests whose title matches.
  */
 const only = process.env.ATTN_E2E_ONLY;
@@ -28,6 +30,10 @@ cpSync(join(ROOT, 'test/fixtures/workspace'), workspace, { recursive: true });
 // Tiny ONNX language models (random weights) for Choose Model → Open Model Folder…, outside the workspace as a user's would be.
 const modelsDir = mkdtempSync(join(tmpdir(), 'attn-models-'));
 execFileSync(process.execPath, [join(ROOT, 'out/test/writeTinyModels.cjs'), modelsDir]);
+// The default keybindings of each platform are written here by the extension host (test/e2e/keybindings.mjs).
+const keybindingsDir = join(ROOT, 'test-results/keybindings');
+rmSync(keybindingsDir, { recursive: true, force: true });
+mkdirSync(keybindingsDir, { recursive: true });
 let passed = 0;
 let failed = 0;
 let hostLine = 'extension-host: 0 passed, 1 failed';
@@ -64,10 +70,14 @@ async function withTimeout(promise, ms, what) {
 // ---------------------------------------------------------------------------------------------------------
 const results = join(ROOT, 'test-results/extension-host.json');
 rmSync(results, { force: true });
-const dev = only === 'vsix' ? undefined : await startCodeServer({ env: { ATTN_E2E_RESULTS: results, ATTN_EXPECT_WEBGPU: '1', ...(process.env.ATTN_E2E_GREP ? { ATTN_E2E_GREP: process.env.ATTN_E2E_GREP } : {}) } });
+const dev = only === 'vsix' ? undefined : await startCodeServer({ env: { ATTN_E2E_RESULTS: results, ATTN_EXPECT_WEBGPU: '1', ATTN_KEYBINDINGS_DIR: keybindingsDir, ...(process.env.ATTN_E2E_GREP ? { ATTN_E2E_GREP: process.env.ATTN_E2E_GREP } : {}) } });
 if (dev) try {
+  // 0. Our default keys against VS Code's, on the three platforms (test/e2e/keybindings.mjs).
+  if (only !== 'host') await keybindingTests({ dev, check, workspace, outDir: keybindingsDir });
+  if (only === 'keys') hostLine = 'extension-host: 0 passed, 0 failed (not run: ATTN_E2E_ONLY=keys)';
+
   // 1. The extension-host suite.
-  {
+  if (only !== 'keys') {
     const context = await launchChromium();
     const page = context.pages()[0];
     let exit;
@@ -91,7 +101,7 @@ if (dev) try {
   }
 
   // 2. The UI, as a user sees it (test/e2e/ui.mjs).
-  if (only !== 'host') await uiTests({ dev, check, shots, workspace, modelsDir });
+  if (only !== 'host' && only !== 'keys') await uiTests({ dev, check, shots, workspace, modelsDir });
 } finally {
   await dev.stop();
 }
@@ -101,5 +111,5 @@ if (!only || only === 'vsix') await vsixTests({ check, shots, workspace });
 
 if (only !== 'vsix') console.log(hostLine);
 console.log(`e2e: ${passed} passed, ${failed} failed`);
-const hostFailed = only !== 'vsix' && !/ 0 failed$/.test(hostLine);
+const hostFailed = only !== 'vsix' && !/ 0 failed( \(.*\))?$/.test(hostLine);
 process.exit(failed || hostFailed ? 1 : 0);

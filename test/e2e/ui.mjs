@@ -57,6 +57,12 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
   await check('the status bar names the backend', async () => {
     await page.locator('.statusbar-item', { hasText: 'WebGPU' }).first().waitFor({ timeout: 20_000 });
   });
+  await check('before any analysis the palette offers Analyze Document but not Clear, Export, Choose Layer and Head or Measure', async () => {
+    const titles = await paletteTitles(page, 'Attention Inspector: ');
+    for (const t of ['Analyze Document', 'Show Panel', 'Follow Cursor: Turn Off', 'Compare With Twin']) if (!titles.includes(`Attention Inspector: ${t}`)) throw new Error(`palette lacks ${t}: ${titles.join(' | ')}`);
+    for (const t of ['Clear', 'Export (PNG / CSV / JSON)', 'Choose Layer and Head', 'Measure Attention To Selection', 'Follow Cursor: Turn On', 'Stop Comparing With Twin', 'Follow Cursor (Toggle)', 'Compare With Twin (Toggle)'])
+      if (titles.includes(`Attention Inspector: ${t}`)) throw new Error(`palette offers ${t} without an analysis: ${titles.join(' | ')}`);
+  });
   await check('F1 → "Attention Inspector: Show Log" shows the output channel with the runtime lines', async () => {
     await runFromPalette(page, 'Attention Inspector: Show Log');
     await page.locator('.output-view, .panel', { hasText: 'webview ready: backend webgpu' }).first().waitFor({ timeout: 30_000 });
@@ -98,11 +104,72 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
     }
     await page.screenshot({ path: join(shots, 'npm-start-sample.png') });
   });
+  await check('Welcome: Open Walkthrough… → Get Started with Attention Inspector: five steps; Open the Sample opens it, checks the step, and its analysis checks the next', async () => {
+    await runFromPalette(page, 'Welcome: Open Walkthrough...');
+    await pickQuickItem(page, 'Get Started with Attention Inspector');
+    const steps = page.locator('.getting-started-step');
+    const step = (title) => steps.filter({ has: page.locator('.step-title', { hasText: new RegExp(`^${title}$`) }) }).first();
+    for (const t of ['Open the sample', 'Analyze the document', 'Hover a token', 'Compare the twins', 'Measure attention to a selection']) await step(t).waitFor({ timeout: 30_000 });
+    if ((await steps.count()) !== 5) throw new Error(`${await steps.count()} steps`);
+    await page.waitForTimeout(5000); // the step's markdown renders in a webview beside the list
+    await page.screenshot({ path: join(shots, 'walkthrough.png') });
+    await step('Open the sample').getByText('Open the Sample', { exact: true }).first().click();
+    // It opens beside the walkthrough; this window's folder (samples/) turns analyzeOnOpen on, so it is analyzed.
+    await page.locator('.tab', { hasText: /Untitled-\d/ }).first().waitFor({ timeout: 20_000 });
+    await step('Open the sample').locator('.codicon-getting-started-step-checked').waitFor({ timeout: 20_000 });
+    await step('Analyze the document').click();
+    await step('Analyze the document').getByText('Analyze Document', { exact: true }).first().click();
+    await step('Analyze the document').locator('.codicon-getting-started-step-checked').waitFor({ timeout: 20_000 });
+    await page.locator('.statusbar-item', { hasText: /twin-diff · WebGPU · \d+ tok$/ }).first().waitFor({ timeout: 240_000 });
+    await page.waitForTimeout(3000);
+    await page.screenshot({ path: join(shots, 'walkthrough-steps-done.png') });
+  });
   await check('no uncaught errors in the workbench page', async () => {
     const ours = pageErrors.filter((e) => /attention|webview\.js|ort/i.test(e));
     if (ours.length) throw new Error(ours.join('\n'));
   });
   await context.close();
+}
+
+/** The titles the palette lists for `prefix` (F1, typed, read, closed). */
+async function paletteTitles(page, prefix) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 20_000 });
+  await input.fill(`>${prefix}`);
+  await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 20_000 });
+  await page.waitForTimeout(500);
+  const titles = await page.locator('.quick-input-list .monaco-list-row .label-name').allInnerTexts();
+  await page.keyboard.press('Escape');
+  return titles.map((t) => t.replace(/\s+/g, ' ').trim());
+}
+
+/** The Attention view's title-bar actions as shown (aria-labels), once `ready(labels)` holds or after 20 s. */
+async function titleBarActions(page, ready = () => true) {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    const labels = await page
+      .locator('.part.sidebar .composite.title .title-actions .action-label, .part.sidebar .pane-header .actions .action-label')
+      .evaluateAll((els) => [...new Set(els.filter((e) => e.getClientRects().length > 0).map((e) => e.getAttribute('aria-label') ?? ''))])
+      // Labels carry the keybinding, e.g. "Clear (Ctrl+K Shift+Backspace)"; the overflow is "Views and More Actions...".
+      .then((ls) => ls.map((l) => l.replace(/ \((Ctrl|Shift|Alt|Cmd|⌘|⌃|⇧|⌥)[^)]*\)$/, '').replace(/^.*More Actions\.\.\.$/, 'More Actions...')));
+    if (labels.some(ready) || Date.now() > end) return labels;
+    await page.waitForTimeout(300);
+  }
+}
+
+async function clickTitleAction(page, label) {
+  // By the start of the label: it may end with the keybinding; the overflow's is "Views and More Actions...".
+  const sel = label === 'More Actions...' ? '[aria-label*="More Actions..."]' : `[aria-label^="${label}"]`;
+  await page.locator(`.part.sidebar .composite.title .title-actions .action-label${sel}, .part.sidebar .pane-header .actions .action-label${sel}`).first().click();
+}
+
+/** Opens the title bar's More Actions… menu and returns its item labels. */
+async function openTitleOverflow(page) {
+  await clickTitleAction(page, 'More Actions...');
+  const items = page.locator('.context-view .monaco-menu .action-label');
+  await items.first().waitFor({ timeout: 10_000 });
+  return (await items.allInnerTexts()).map((t) => t.trim()).filter(Boolean);
 }
 
 const statusTokens = (page, model) => page.locator('.statusbar-item', { hasText: new RegExp(`${model} · WebGPU · \\d+ tok$`) }).first().waitFor({ timeout: 240_000 });
@@ -158,7 +225,7 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     await openFile(page, 'inspect.py');
     await runFromPalette(page, 'Attention Inspector: Analyze Document');
     // The WebGPU forward on SwiftShader takes seconds: longer than half a second shows a progress notification.
-    await page.locator('.notifications-toasts', { hasText: /analysing \d+ tokens with twin-diff/ }).waitFor({ timeout: 20_000 });
+    await page.locator('.notifications-toasts', { hasText: /analyzing \d+ tokens with twin-diff/ }).waitFor({ timeout: 20_000 });
     await statusTokens(page, 'twin-diff');
     await frame.locator('[data-testid=tokens]').waitFor({ timeout: 30_000 });
   });
@@ -228,14 +295,37 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     await frame.locator('[data-testid=view]', { hasText: 'summed by line' }).waitFor({ timeout: 20_000 });
     await runFromPalette(page, 'Attention Inspector: Aggregate Highlights (Tokens / Words / Lines)');
     await pickQuickItem(page, 'Tokens');
-    await runFromPalette(page, 'Attention Inspector: Follow Cursor (Toggle)');
+    await runFromPalette(page, 'Attention Inspector: Follow Cursor: Turn Off');
     await page.locator('.statusbar-item', { hasText: 'follow cursor off' }).first().waitFor({ timeout: 10_000 });
-    await runFromPalette(page, 'Attention Inspector: Follow Cursor (Toggle)');
+    // The palette offers the command that changes the state: Turn On now, not Turn Off.
+    const titles = await paletteTitles(page, 'Attention Inspector: Follow Cursor');
+    if (!titles.includes('Attention Inspector: Follow Cursor: Turn On') || titles.includes('Attention Inspector: Follow Cursor: Turn Off')) throw new Error(`palette: ${titles.join(' | ')}`);
+    await runFromPalette(page, 'Attention Inspector: Follow Cursor: Turn On');
     await page.locator('.statusbar-item', { hasText: 'follow cursor on' }).first().waitFor({ timeout: 10_000 });
   });
-  await check('F1 → Compare With Twin shows both models side by side in the panel', async () => {
-    await runFromPalette(page, 'Attention Inspector: Compare With Twin (Toggle)');
+  await check("the panel's title bar shows three icons (Compare With Twin, Export, Clear) and More Actions…, whose menu holds the rest and runs them", async () => {
+    const labels = await titleBarActions(page, (l) => l.includes('Export (PNG / CSV / JSON)'));
+    const icons = labels.filter((l) => l !== 'More Actions...');
+    if (JSON.stringify(icons) !== JSON.stringify(['Compare With Twin', 'Export (PNG / CSV / JSON)', 'Clear'])) throw new Error(`title bar: ${labels.join(' | ')}`);
+    if (!labels.includes('More Actions...')) throw new Error(`no overflow menu: ${labels.join(' | ')}`);
+    await page.locator('.part.sidebar').screenshot({ path: join(shots, `panel-title-bar-${kind}.png`) });
+    let menu = await openTitleOverflow(page);
+    for (const t of ['Analyze Document', 'Measure Attention To Selection', 'Follow Cursor: Turn Off', 'Choose Layer and Head', 'Choose View', 'Choose Model', 'Check Runtime (WebGPU / WebAssembly)', 'Show Log'])
+      if (!menu.includes(t)) throw new Error(`overflow lacks ${t}: ${menu.join(' | ')}`);
+    if (menu.includes('Follow Cursor: Turn On')) throw new Error('the overflow offers Turn On while following');
+    await page.screenshot({ path: join(shots, `panel-title-overflow-${kind}.png`) });
+    await page.locator('.context-view .monaco-menu .action-label', { hasText: /^Follow Cursor: Turn Off$/ }).first().click();
+    await page.locator('.statusbar-item', { hasText: 'follow cursor off' }).first().waitFor({ timeout: 10_000 });
+    menu = await openTitleOverflow(page);
+    if (!menu.includes('Follow Cursor: Turn On') || menu.includes('Follow Cursor: Turn Off')) throw new Error(`overflow after turning off: ${menu.join(' | ')}`);
+    await page.locator('.context-view .monaco-menu .action-label', { hasText: /^Follow Cursor: Turn On$/ }).first().click();
+    await page.locator('.statusbar-item', { hasText: 'follow cursor on' }).first().waitFor({ timeout: 10_000 });
+  });
+  await check("the title bar's Compare With Twin icon shows both models side by side, and becomes Stop Comparing With Twin", async () => {
+    await clickTitleAction(page, 'Compare With Twin');
     await frame.locator('section.model[data-model="twin-softmax"]').waitFor({ timeout: 240_000 });
+    const labels = await titleBarActions(page, (l) => l.includes('Stop Comparing With Twin'));
+    if (labels.includes('Compare With Twin')) throw new Error(`title bar while comparing: ${labels.join(' | ')}`);
     await frame.locator('[data-testid=stats-twin-softmax] table').waitFor({ timeout: 120_000 });
     const ink = await canvasInk(frame, 'grid-twin-softmax');
     if (ink < 500) throw new Error('twin grid is blank');
@@ -267,8 +357,13 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
       if (Date.now() > end0) throw new Error('the save dialog did not open');
       await page.waitForTimeout(200);
     }
-    await input.fill(target);
-    await page.waitForTimeout(300);
+    // code-server's dialog can still be rewriting its prefilled path when we type (a run saw the two merged): retype
+    // until the box holds exactly the target.
+    for (let i = 0; i < 5; i++) {
+      await input.fill(target);
+      await page.waitForTimeout(300);
+      if ((await input.inputValue()) === target) break;
+    }
     await page.keyboard.press('Enter');
     const end = Date.now() + 20_000;
     while (!existsSync(target)) {
@@ -279,7 +374,8 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     if (head !== 'model,layer,head,query,key,key_text,a,a1,lambda_a2,lambda') throw new Error(`CSV header ${head}`);
   });
   await check('F1 → Choose Model → twin-softmax analyses again with the softmax twin', async () => {
-    await runFromPalette(page, 'Attention Inspector: Compare With Twin (Toggle)');
+    await runFromPalette(page, 'Attention Inspector: Stop Comparing With Twin');
+    await titleBarActions(page, (l) => l.includes('Compare With Twin'));
     await runFromPalette(page, 'Attention Inspector: Choose Model');
     await pickQuickItem(page, 'twin-softmax');
     await statusTokens(page, 'twin-softmax');
@@ -342,7 +438,7 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     await page.waitForTimeout(150);
     const left = (await ours(page, kind)).length;
     if (left !== 0) throw new Error(`${left} stale tints after typing`);
-    await statusTokens(page, 'twin-diff'); // analysed again after the pause (no "(edited)")
+    await statusTokens(page, 'twin-diff'); // analyzed again after the pause (no "(edited)")
     await runFromPalette(page, 'Attention Inspector: Clear');
     await frame.locator('[data-testid=inspector-empty]').waitFor({ timeout: 20_000 });
     // The panel and the editor get Clear through separate channels: the editor may redraw a frame after the panel.
@@ -351,6 +447,8 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
       if (Date.now() > end) throw new Error('tints left after Clear');
       await page.waitForTimeout(100);
     }
+    const titles = await paletteTitles(page, 'Attention Inspector: Clear');
+    if (titles.includes('Attention Inspector: Clear')) throw new Error('the palette still offers Clear with nothing analyzed');
     await runFromPalette(page, 'File: Revert File');
   });
 }

@@ -97,7 +97,7 @@ test('tokenAt finds the token that holds a character, also inside emoji split ac
   }
 });
 
-test('long text is analysed in a window of at most maxTokens around the cursor, never splitting a surrogate pair', () => {
+test('long text is analyzed in a window of at most maxTokens around the cursor, never splitting a surrogate pair', () => {
   const line = 'x = compute(alpha, beta) # 🫥 note\n';
   const text = line.repeat(4000);
   const cursor = Math.floor(text.length / 2) + 3;

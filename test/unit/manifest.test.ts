@@ -6,7 +6,7 @@ import { test } from 'node:test';
 
 const root = process.cwd();
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const sources = ['src/extension.ts', 'src/panel/panelProvider.ts', 'src/inspector/commands.ts'].map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
+const sources = ['src/extension.ts', 'src/extensionCore.ts', 'src/panel/panelProvider.ts', 'src/inspector/commands.ts'].map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
 
 test('engines.vscode is no newer than the VS Code the tests run (1.100, code-server 4.100.3)', () => {
   const m = /^\^?(\d+)\.(\d+)\./.exec(pkg.engines.vscode);
@@ -41,7 +41,7 @@ test('the packaged .vsix holds what runs and nothing else (.vscodeignore)', () =
   // README.md is not in this list: npm run package hands vsce the packaged README (see test/unit/vsix.test.ts).
   const out = execFileSync(process.execPath, [join(root, 'node_modules/@vscode/vsce/vsce'), 'ls', '--no-dependencies'], { cwd: root, encoding: 'utf8' });
   const files = out.split('\n').map((l) => l.trim()).filter(Boolean);
-  for (const need of ['package.json', 'LICENSE', 'ThirdPartyNotices.txt', 'dist/models/index.json', 'dist/extension.js', 'dist/openModelWorker.js', 'dist/tokenizeWorker.js', 'dist/webview.js', 'dist/probe.onnx', 'dist/ort/ort-wasm-simd-threaded.asyncify.wasm', 'dist/ort/ort-wasm-simd-threaded.asyncify.mjs', 'media/panel.css', 'media/icon.svg']) {
+  for (const need of ['package.json', 'LICENSE', 'ThirdPartyNotices.txt', 'dist/models/index.json', 'dist/extension.js', 'dist/openModelWorker.js', 'dist/tokenizeWorker.js', 'dist/webview.js', 'dist/probe.onnx', 'dist/ort/ort-wasm-simd-threaded.asyncify.wasm', 'dist/ort/ort-wasm-simd-threaded.asyncify.mjs', 'media/panel.css', 'media/icon.svg', 'dist/extensionCore.js', 'media/walkthrough/analyze.md', 'samples/differential_attention.py']) {
     assert.ok(files.includes(need), `${need} is packaged`);
   }
   for (const f of files) {

@@ -163,10 +163,10 @@ export class AttentionEngine {
   async analyze(ids: readonly number[]): Promise<Analysis> {
     if (this.released) throw new Error('the engine was released; load the model again');
     const m = this.manifest;
-    if (ids.length === 0) throw new Error('nothing to analyse: the token list is empty');
-    if (ids.length > m.maxContext) throw new Error(`${ids.length} tokens exceed the model's maximum context of ${m.maxContext}; analyse a shorter range`);
+    if (ids.length === 0) throw new Error('nothing to analyze: the token list is empty');
+    if (ids.length > m.maxContext) throw new Error(`${ids.length} tokens exceed the model's maximum context of ${m.maxContext}; analyze a shorter range`);
     if (ids.length > this.tokenLimit) {
-      throw new Error(`${ids.length} tokens are more than ${this.tokenLimit}: ${m.name}'s attention is read from its full softmax maps (its Q and K alone do not reproduce it), which limits the input; analyse a shorter range`);
+      throw new Error(`${ids.length} tokens are more than ${this.tokenLimit}: ${m.name}'s attention is read from its full softmax maps (its Q and K alone do not reproduce it), which limits the input; analyze a shorter range`);
     }
     ids.forEach((id, i) => {
       if (!Number.isInteger(id) || id < 0 || id >= m.vocabSize) throw new Error(`token id ${id} at position ${i} is outside the vocabulary (0..${m.vocabSize - 1})`);

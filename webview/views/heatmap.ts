@@ -194,7 +194,7 @@ export class Heatmap {
 
   /** The canvas as PNG, for Export. */
   png(): { dataUrl: string; width: number; height: number } {
-    if (!this.current || this.canvas.width === 0) throw new Error('no heatmap is drawn: analyse a document first');
+    if (!this.current || this.canvas.width === 0) throw new Error('no heatmap is drawn: analyze a document first');
     return { dataUrl: this.canvas.toDataURL('image/png'), width: this.canvas.width, height: this.canvas.height };
   }
 }

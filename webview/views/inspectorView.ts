@@ -1,5 +1,5 @@
 /**
- * The inspector part of the panel: for each analysed model (the chosen one, then its twin when comparing) a column
+ * The inspector part of the panel: for each analyzed model (the chosen one, then its twin when comparing) a column
  * with timings, λ per layer, the layer × head grid, the selected head's heatmap and the statistics of the selected
  * layer's heads; above them the Measure Attention To Selection table. The host owns the state and sends it after
  * every change (labels once per analysis); this view draws it from the webview's own analyses and sends head clicks
@@ -74,7 +74,7 @@ export class InspectorView {
       this.columns = [];
       this.builtFor = '';
       this.header.replaceChildren(
-        el('p', { class: 'muted', 'data-testid': 'inspector-empty' }, state ? 'Analysing…' : 'Open a file and run "Attention Inspector: Analyze Document" (Ctrl+Alt+A), then hover a token.'),
+        el('p', { class: 'muted', 'data-testid': 'inspector-empty' }, state ? 'Analyzing…' : 'Open a file and run "Attention Inspector: Analyze Document" (Ctrl+Shift+\' or ⌘⇧\' on macOS), then hover a token.'),
       );
       this.measure.replaceChildren();
       this.body.replaceChildren();
@@ -249,7 +249,7 @@ export class InspectorView {
 
   exportPng(): PngExport {
     const c = this.columns[0];
-    if (!c) throw new Error('no heatmap is drawn: analyse a document first');
+    if (!c) throw new Error('no heatmap is drawn: analyze a document first');
     return c.heatmap.png();
   }
 }

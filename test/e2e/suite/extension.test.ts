@@ -17,6 +17,19 @@ suite('Attention Inspector in the extension host', () => {
     await config().update('webviewTimeoutSeconds', undefined, vscode.ConfigurationTarget.Global);
   });
 
+  // First in the suite: nothing before it has used the extension.
+  test('activation is lazy: activate() loads dist/extension.js only; the first command loads dist/extensionCore.js', async () => {
+    const coreLoaded = () => Object.keys(require.cache).some((k) => k.replace(/\\/g, '/').endsWith('/dist/extensionCore.js'));
+    const ext = vscode.extensions.getExtension<AttentionInspectorApi>(EXT_ID)!;
+    await ext.activate();
+    assert.ok(Object.keys(require.cache).some((k) => k.replace(/\\/g, '/').endsWith('/dist/extension.js')), 'dist/extension.js is loaded');
+    assert.equal(coreLoaded(), false, 'dist/extensionCore.js was loaded by activation');
+    const pkg = ext.packageJSON as { activationEvents: string[] };
+    assert.deepEqual(pkg.activationEvents, ['onLanguage']);
+    await vscode.commands.executeCommand('attentionInspector.showLog');
+    assert.equal(coreLoaded(), true, 'the first command loads the core');
+  });
+
   test('every contributed command is registered', async () => {
     await api();
     const ext = vscode.extensions.getExtension(EXT_ID)!;
@@ -112,7 +125,7 @@ suite('Analyses through the panel (bundled twins, real engine)', () => {
   });
 
   test('empty text is refused before it reaches the panel', async () => {
-    await assert.rejects((await api()).analyzeText(''), /nothing to analyse/);
+    await assert.rejects((await api()).analyzeText(''), /nothing to analyze/);
   });
 });
 

@@ -66,7 +66,7 @@ function allRanges(d: NonNullable<ReturnType<AttentionInspectorApi['inspector'][
   return Object.entries(d.ranges).flatMap(([k, rs]) => rs.map((r) => ({ k, r })));
 }
 
-suite('Editor inspector: analyse, hover, highlights (bundled twins, real engine)', () => {
+suite('Editor inspector: analyze, hover, highlights (bundled twins, real engine)', () => {
   suiteSetup(async () => {
     await config().update('backend', 'wasm', G);
     await config().update('followCursor', false, G);
@@ -91,7 +91,7 @@ suite('Editor inspector: analyse, hover, highlights (bundled twins, real engine)
     const ed = await open('inspect.py');
     await vscode.commands.executeCommand('attentionInspector.analyzeDocument');
     const snap = a.inspector.snapshot();
-    assert.ok(snap.session && snap.session.tokens > 100, 'analysed');
+    assert.ok(snap.session && snap.session.tokens > 100, 'analyzed');
     assert.deepEqual(snap.session.models, ['twin-diff']);
     const off = ed.document.getText().indexOf('weights = softmax');
     const w = await a.inspector.focusOffset(off);
@@ -330,7 +330,7 @@ suite('Editor inspector: analyse, hover, highlights (bundled twins, real engine)
     assert.ok(Math.abs(j.layers[3].heads[1].a[0] - rows.a[(3 * 2 + 1) * rows.tokens]) < 1e-7);
   });
 
-  test('an edit clears the highlights at once; with Follow Cursor on, the text is analysed again after a pause', async () => {
+  test('an edit clears the highlights at once; with Follow Cursor on, the text is analyzed again after a pause', async () => {
     const a = await api();
     const dir = mkdtempSync(join(tmpdir(), 'attn-edit-'));
     writeFileSync(join(dir, 'edit.py'), readFileSync(fixture('inspect.py').fsPath));
@@ -343,7 +343,7 @@ suite('Editor inspector: analyse, hover, highlights (bundled twins, real engine)
     assert.equal(a.inspector.snapshot().session!.stale, true);
     assert.equal(await a.inspector.focusOffset(30), undefined, 'a stale analysis paints nothing');
     await vscode.commands.executeCommand('attentionInspector.toggleFollowCursor', true);
-    await config().update('reanalyseDelayMs', 200, G);
+    await config().update('reanalyzeDelayMs', 200, G);
     try {
       await ed.edit((e) => e.insert(new vscode.Position(0, 0), '# again\n'));
       await until(() => { const s = a.inspector.snapshot().session; return s && !s.stale && s.version === ed.document.version; }, 60_000, 're-analysis');
@@ -351,7 +351,7 @@ suite('Editor inspector: analyse, hover, highlights (bundled twins, real engine)
       await until(() => a.inspector.decorations()?.ranges.focus, 20_000, 'cursor highlights');
     } finally {
       await vscode.commands.executeCommand('attentionInspector.toggleFollowCursor', false);
-      await config().update('reanalyseDelayMs', undefined, G);
+      await config().update('reanalyzeDelayMs', undefined, G);
     }
   });
 });
@@ -374,7 +374,7 @@ suite('Editor inspector: bad input', () => {
     await assert.rejects(a.inspector.analyze(await untitled(binary)), /looks like a binary file/);
   });
 
-  test('NUL characters and lone surrogates in text are analysed, and the tokens still tile the text', async () => {
+  test('NUL characters and lone surrogates in text are analyzed, and the tokens still tile the text', async () => {
     const a = await api();
     const ed = await untitled('a\0b = 1\nname = "\uD800x\uDC00"\nok\0\n');
     await a.inspector.analyze(ed);
@@ -384,7 +384,7 @@ suite('Editor inspector: bad input', () => {
     assert.ok(await a.inspector.focusOffset(ed.document.getText().length - 2));
   });
 
-  test('a 1 MB single-line minified file is analysed in a window around the cursor, and the lines covered are reported', async () => {
+  test('a 1 MB single-line minified file is analyzed in a window around the cursor, and the lines covered are reported', async () => {
     const a = await api();
     await config().update('maxTokens', 256, G);
     const dir = mkdtempSync(join(tmpdir(), 'attn-min-'));
@@ -403,7 +403,7 @@ suite('Editor inspector: bad input', () => {
     assert.ok(Date.now() - t0 < 60_000);
   });
 
-  test('untitled, read-only and notebook-cell documents are analysed', async () => {
+  test('untitled, read-only and notebook-cell documents are analyzed', async () => {
     const a = await api();
     await a.inspector.analyze(await untitled('print("hello from an untitled file")\n'));
     assert.equal(a.inspector.snapshot().session!.uri.startsWith('untitled:'), true);
