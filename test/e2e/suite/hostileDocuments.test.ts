@@ -63,7 +63,7 @@ function tok(): TextTokenizer {
   return (tokenizer ??= new TextTokenizer(JSON.parse(readFileSync(join(ext.extensionPath, 'media/models/twin-diff/tokenizer.json'), 'utf8'))));
 }
 
-/** The analysed tokens are exactly the test tokenizer's tokens of the analysed window of the document's text. */
+/** The analyzed tokens are exactly the test tokenizer's tokens of the analyzed window of the document's text. */
 function assertTokensMatch(a: AttentionInspectorApi, doc: vscode.TextDocument): void {
   const s = a.inspector.snapshot().session;
   assert.ok(s, 'a session');
@@ -85,7 +85,7 @@ function assertNoStaleTint(a: AttentionInspectorApi, where: string): void {
   if (!d) return;
   const s = a.inspector.snapshot().session;
   assert.ok(s && !s.stale, `${where}: tints are shown without a current analysis`);
-  assert.equal(d.uri, s.uri, `${where}: tints are on the analysed document`);
+  assert.equal(d.uri, s.uri, `${where}: tints are on the analyzed document`);
   const doc = vscode.workspace.textDocuments.find((x) => x.uri.toString() === s.uri);
   assert.ok(doc && !doc.isClosed, `${where}: the tinted document is open`);
   assert.equal(doc.version, s.version, `${where}: tints are for the text as it is now`);
@@ -172,7 +172,7 @@ suite('Editor inspector: hostile documents and events', () => {
   });
   suiteTeardown(async () => {
     process.off('unhandledRejection', onRejection);
-    for (const k of ['backend', 'followCursor', 'maxTokens', 'reanalyseDelayMs', 'webviewTimeoutSeconds']) await config().update(k, undefined, G);
+    for (const k of ['backend', 'followCursor', 'maxTokens', 'reanalyzeDelayMs', 'webviewTimeoutSeconds']) await config().update(k, undefined, G);
     await vscode.commands.executeCommand('attentionInspector.compareWithTwin', false);
     await vscode.commands.executeCommand('attentionInspector.chooseModel', 'twin-diff');
     await vscode.commands.executeCommand('attentionInspector.clear');
@@ -199,16 +199,16 @@ suite('Editor inspector: hostile documents and events', () => {
 
   // ------------------------------------------------------------------------------------------- refused documents
 
-  test('hostile documents: an empty document is refused: "the document is empty: there is nothing to analyse"', async () => {
+  test('hostile documents: an empty document is refused: "the document is empty: there is nothing to analyze"', async () => {
     const a = await api();
-    await assert.rejects(a.inspector.analyze(await untitled('')), { message: 'the document is empty: there is nothing to analyse' });
+    await assert.rejects(a.inspector.analyze(await untitled('')), { message: 'the document is empty: there is nothing to analyze' });
     assert.equal(a.inspector.snapshot().session, undefined);
     assert.equal(a.inspector.decorations(), undefined);
   });
 
   test('hostile documents: a whitespace-only document (spaces, tabs, CRLF, NBSP, U+3000) is refused with the same message', async () => {
     const a = await api();
-    await assert.rejects(a.inspector.analyze(await untitled('  \t\r\n\u00a0\u3000\n\n   ')), { message: 'the document is empty: there is nothing to analyse' });
+    await assert.rejects(a.inspector.analyze(await untitled('  \t\r\n\u00a0\u3000\n\n   ')), { message: 'the document is empty: there is nothing to analyze' });
     assert.equal(a.inspector.snapshot().session, undefined);
   });
 
@@ -223,7 +223,7 @@ suite('Editor inspector: hostile documents and events', () => {
   test('hostile documents: an empty selection is refused by Analyze Selection with its message, shown to the user', async () => {
     const a = await api();
     const ed = await untitled('x = 1\n');
-    // Through the command: it catches the error and shows it; nothing is analysed.
+    // Through the command: it catches the error and shows it; nothing is analyzed.
     await vscode.commands.executeCommand('attentionInspector.analyzeSelection');
     assert.equal(a.inspector.snapshot().session, undefined);
     await assert.rejects(a.inspector.analyze(ed, new vscode.Range(0, 1, 0, 1)), { message: 'the selection is empty: select some text, or run Analyze Document' });
@@ -231,7 +231,7 @@ suite('Editor inspector: hostile documents and events', () => {
 
   // ------------------------------------------------------------------------------------------- strange text
 
-  test('hostile documents: NUL characters inside text are analysed, and offsets stay right', async () => {
+  test('hostile documents: NUL characters inside text are analyzed, and offsets stay right', async () => {
     const a = await api();
     // 3 NULs in 96 characters: text with a few NULs, under the 10% that makes a file binary.
     const ed = await untitled('a\0b = 1  # first line of ordinary text\nname = "x\0y"  # a NUL in a string\nok\0 = True\n'.repeat(5));
@@ -241,7 +241,7 @@ suite('Editor inspector: hostile documents and events', () => {
     assertNoStaleTint(a, 'NULs');
   });
 
-  test('hostile documents: lone surrogates (high and low, at line ends and at the end) are analysed, tokens tile the text', async () => {
+  test('hostile documents: lone surrogates (high and low, at line ends and at the end) are analyzed, tokens tile the text', async () => {
     const a = await api();
     const ed = await untitled('name = "\uD800x\uDC00"\nhigh \uD83D\nlow \uDE00 end\n\uDBFF');
     await a.inspector.analyze(ed);
@@ -288,7 +288,7 @@ suite('Editor inspector: hostile documents and events', () => {
     assertNoStaleTint(a, 'CRLF');
   });
 
-  test('hostile documents: a selection that starts and ends inside surrogate pairs is analysed without splitting a character', async () => {
+  test('hostile documents: a selection that starts and ends inside surrogate pairs is analyzed without splitting a character', async () => {
     const a = await api();
     const text = 'a = "🫥🫥🫥"\nb = "👩‍👧"\n';
     const ed = await untitled(text);
@@ -305,7 +305,7 @@ suite('Editor inspector: hostile documents and events', () => {
 
   // ------------------------------------------------------------------------------------------- size
 
-  test('hostile documents: a 1 MB single-line file (minified JS, opened as plain text) is analysed in a 2048-token window around the cursor without stalling the host', async () => {
+  test('hostile documents: a 1 MB single-line file (minified JS, opened as plain text) is analyzed in a 2048-token window around the cursor without stalling the host', async () => {
     const a = await api();
     const chunk = 'function f(a,b){return a.map(function(x){return x*b+1})}var q=f([1,2,3],4);';
     const content = chunk.repeat(Math.ceil(1_048_576 / chunk.length));
@@ -336,7 +336,7 @@ suite('Editor inspector: hostile documents and events', () => {
     assert.ok(stallMs < stallBound(), `bound ${stallBound()} ms (load ${loadavg()[0].toFixed(1)}): the host stalled ${stallMs.toFixed(0)} ms (analysis and paint took ${ms} ms)`);
   });
 
-  test('hostile documents: a 200k-token file is analysed around the cursor (tokenized off the host thread), offsets right at its end', async () => {
+  test('hostile documents: a 200k-token file is analyzed around the cursor (tokenized off the host thread), offsets right at its end', async () => {
     const a = await api();
     const { path } = tmpFile('long.py', pyText(1000));
     const ed = await openPath(path);
@@ -356,14 +356,14 @@ suite('Editor inspector: hostile documents and events', () => {
     assert.ok(fs <= near && near <= fe, 'the cursor token is outlined where the cursor is');
     assert.ok(stallMs < stallBound(), `bound ${stallBound()} ms (load ${loadavg()[0].toFixed(1)}): the host stalled ${stallMs.toFixed(0)} ms (analysis and paint took ${ms} ms)`);
     // The API's whole-text tokenization also runs in the worker: a text over the context is refused, with no stall.
-    const whole = await measured(() => a.analyzeText(ed.document.getText()).then(() => 'analysed', (e: Error) => e.message));
-    assert.match(whole.value, /^the text has \d+ tokens, more than twin-diff's maximum context of \d+; analyse a selection$/);
+    const whole = await measured(() => a.analyzeText(ed.document.getText()).then(() => 'analyzed', (e: Error) => e.message));
+    assert.match(whole.value, /^the text has \d+ tokens, more than twin-diff's maximum context of \d+; analyze a selection$/);
     assert.ok(whole.stallMs < stallBound(), `bound ${stallBound()} ms (load ${loadavg()[0].toFixed(1)}): analyzeText of 200k tokens stalled the host ${whole.stallMs.toFixed(0)} ms`);
   });
 
   // ------------------------------------------------------------------------------------------- kinds of document
 
-  test('hostile documents: an untitled document is analysed and painted', async () => {
+  test('hostile documents: an untitled document is analyzed and painted', async () => {
     const a = await api();
     const ed = await untitled('print("hello from an untitled file")\n', 'python');
     await a.inspector.analyze(ed);
@@ -372,7 +372,7 @@ suite('Editor inspector: hostile documents and events', () => {
     await focus(a, 8);
   });
 
-  test('hostile documents: a read-only document (a content provider) is analysed and painted, and nothing is written to it', async () => {
+  test('hostile documents: a read-only document (a content provider) is analyzed and painted, and nothing is written to it', async () => {
     const a = await api();
     const scheme = 'attn-hostile-ro';
     const reg = vscode.workspace.registerTextDocumentContentProvider(scheme, { provideTextDocumentContent: () => 'def read_only():\n    return 42\n' });
@@ -389,7 +389,7 @@ suite('Editor inspector: hostile documents and events', () => {
     }
   });
 
-  test('hostile documents: a notebook cell is analysed and painted, and closing the notebook clears the analysis and its tints', async () => {
+  test('hostile documents: a notebook cell is analyzed and painted, and closing the notebook clears the analysis and its tints', async () => {
     const a = await api();
     const nb = await vscode.workspace.openNotebookDocument('jupyter-notebook', new vscode.NotebookData([new vscode.NotebookCellData(vscode.NotebookCellKind.Code, 'import math\nprint(math.pi)\n', 'python')]));
     await vscode.window.showNotebookDocument(nb);
@@ -406,7 +406,7 @@ suite('Editor inspector: hostile documents and events', () => {
 
   // ------------------------------------------------------------------------------------------- events during a run
 
-  test('hostile documents: an edit during an analysis drops its result and the edited text is analysed; no stale tint meanwhile', async () => {
+  test('hostile documents: an edit during an analysis drops its result and the edited text is analyzed; no stale tint meanwhile', async () => {
     const a = await api();
     const { path } = tmpFile('edit.py', pyText(4));
     const ed = await openPath(path);
@@ -415,8 +415,8 @@ suite('Editor inspector: hostile documents and events', () => {
     await ed.edit((e) => e.insert(new vscode.Position(0, 0), '# edited while the model ran\n'));
     assertNoStaleTint(a, 'right after the edit');
     assert.equal(await run, undefined, 'the outdated result is not shown');
-    // Even with Follow Cursor off, the text that changed under a running analysis is analysed again.
-    await until(() => { const s = a.inspector.snapshot().session; return s && !s.stale && s.version === ed.document.version; }, 60_000, 'the edited text to be analysed');
+    // Even with Follow Cursor off, the text that changed under a running analysis is analyzed again.
+    await until(() => { const s = a.inspector.snapshot().session; return s && !s.stale && s.version === ed.document.version; }, 60_000, 'the edited text to be analyzed');
     assertTokensMatch(a, ed.document);
     await focus(a, 5);
     assertNoStaleTint(a, 'after the reanalysis');
@@ -471,7 +471,7 @@ suite('Editor inspector: hostile documents and events', () => {
     assert.ok(stallMs < stallBound(), `bound ${stallBound()} ms (load ${loadavg()[0].toFixed(1)}): stalled ${stallMs.toFixed(0)} ms`);
   });
 
-  test('hostile documents: the model switched during an analysis: the text is analysed again with the new model, whose rows the tints show', async () => {
+  test('hostile documents: the model switched during an analysis: the text is analyzed again with the new model, whose rows the tints show', async () => {
     const a = await api();
     const ed = await untitled(pyText(3));
     const run = a.inspector.analyze(ed);
@@ -608,7 +608,7 @@ suite('Editor inspector: hostile documents and events', () => {
 
   test('hostile documents: typing continuously with Follow Cursor on while an analysis runs: no stale tint while typing, a result soon after the typing stops', async () => {
     const a = await api();
-    await config().update('reanalyseDelayMs', 400, G);
+    await config().update('reanalyzeDelayMs', 400, G);
     await vscode.commands.executeCommand('attentionInspector.toggleFollowCursor', true);
     try {
       const { path } = tmpFile('typing.py', pyText(6));
@@ -641,7 +641,7 @@ suite('Editor inspector: hostile documents and events', () => {
       await until(() => a.inspector.decorations()?.ranges.focus, 20_000, 'the cursor token painted');
       assertNoStaleTint(a, 'after the typing');
       const runs = a.inspector.snapshot().panelAnalyses - runsBefore;
-      // A model pass starts only after a pause in typing longer than reanalyseDelayMs (edits wait for the workbench,
+      // A model pass starts only after a pause in typing longer than reanalyzeDelayMs (edits wait for the workbench,
       // which the panel's model pass can keep busy, so some keystrokes are far apart): no backlog of outdated texts.
       const pauses = stamps.filter((t, i) => i > 0 && t - stamps[i - 1] > 400).length;
       assert.ok(runs <= pauses + 3, `${runs} model passes for ${keys} keystrokes with ${pauses} pauses over 400 ms`);
@@ -649,11 +649,11 @@ suite('Editor inspector: hostile documents and events', () => {
       assert.ok(settleMs < 45_000, `settled ${settleMs} ms after the typing stopped`);
     } finally {
       await vscode.commands.executeCommand('attentionInspector.toggleFollowCursor', false);
-      await config().update('reanalyseDelayMs', undefined, G);
+      await config().update('reanalyzeDelayMs', undefined, G);
     }
   });
 
-  test('hostile documents: maxTokens set to nonsense (0, 2.5, -7) is clamped to a whole number of at least 2: a tiny window is analysed', async () => {
+  test('hostile documents: maxTokens set to nonsense (0, 2.5, -7) is clamped to a whole number of at least 2: a tiny window is analyzed', async () => {
     const a = await api();
     const ed = await untitled(pyText(2));
     setCursor(ed, 200);
