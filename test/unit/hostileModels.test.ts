@@ -43,7 +43,7 @@ const TABLE_INTRO = [
   'Hostile model folders: what opening each one ends in (test/e2e/suite/hostileModels.test.ts runs every case through the real',
   'extension host, test/unit/hostileModels.test.ts without VS Code). `<dir>` stands for the folder the test writes the cases in.',
   'Choose Model → Open Model Folder… shows a refusal as an error notification with this text; api.openModel rejects with the',
-  'same text without the leading "Attention Inspector: ". Lines of one message are separated by <br>. In every case no message',
+  'same text without the leading "Attention Inspector: ". Lines of one message are shown as line breaks. In every case no message',
   'holds a byte of a file outside the chosen folder (links that lead out are refused before anything is opened), nothing is',
   'written in or beside the folder (rewritten models are cached in the extension\'s global storage), and no promise rejection',
   'goes unhandled (checked in the extension host).',
@@ -109,7 +109,8 @@ test(`${HOSTILE_CASES.length} hostile model folders: each is refused with a clea
     rmSync(root, { recursive: true, force: true });
   }
   // The README's table (test/e2e/hostile-models.md) is these messages: kept equal to them, rewritten with ATTN_HOSTILE_TABLE=write.
-  const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, '<br>');
+  // HTML-escaped: a message's `<dir>` or `<unknown>` must show as text on GitHub and on the extension's details page.
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/\n/g, '<br>');
   const md = [
     TABLE_INTRO,
     '',
