@@ -63,6 +63,10 @@ test("the panel's title bar has at most three icons at a time; the other command
   assert.ok(slots.size >= 2 && slots.size <= 3, `${slots.size} title-bar slots`);
   for (const i of nav) assert.ok(c.commands.find((x: { command: string }) => x.command === i.command).icon, `${i.command} has no icon`);
   assert.ok(items.length - nav.length >= 8, 'the overflow holds the rest');
+  // The workbench titles a lone view "CONTAINER: VIEW" unless the two names are equal; the long form was cut off
+  // beside the icons in a sidebar of the default width.
+  const container = c.viewsContainers.activitybar.find((v: { id: string }) => v.id === 'attentionInspector');
+  assert.equal(c.views.attentionInspector[0].name, container.title, 'the view is named as its container, so one title shows');
 });
 
 test('activation is lazy: no onStartupFinished or *, and dist/extension.js bundles nothing but its own file', () => {
