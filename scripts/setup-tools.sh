@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the browser and end-to-end tests need, idempotently, into .tools/ (gitignored):
-#   - Debian's chromium (+ libkrb5-dev and ripgrep, which code-server's install needs) and the Python modules of
-#     training/python-deps.txt (the exporter's tests) when run as root;
+#   - Debian's chromium (+ libkrb5-dev and ripgrep, which code-server's install needs) and python3-torch,
+#     python3-onnx, python3-numpy and python3-regex (PY_DEPS below: the exporter's tests) when run as root;
 #   - code-server 4.100.3 from the npm registry, installed locally on the machine's Node 20.
 # Why 4.100.3: it runs on Node 20 (the machine's own), so no second Node runtime is needed, and it ships
 # VS Code 1.100, the version package.json's engines.vscode targets.
@@ -16,15 +16,22 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v rg >/dev/null 2>&1 || need_apt+=(ripgrep)
 [ -e /usr/include/gssapi/gssapi.h ] || [ -e /usr/include/krb5.h ] || need_apt+=(libkrb5-dev)
-# The exporter's tests run training/*.py on Debian's Python: every module listed in training/python-deps.txt
-# (one list, kept complete by test/unit/pythonDeps.test.ts) is checked one by one and its package installed.
+# The exporter's tests run training/*.py on Debian's Python. PY_DEPS is the one list of the third-party modules they
+# import, each with its Debian package (test/unit/pythonDeps.test.ts reads the imports of training/*.py and fails on
+# a module missing here). Not listed: transformers, only for `export_model.py hf`, not in Debian; the tests use
+# test/fixtures/mock_transformers instead.
+PY_DEPS=(
+  torch:python3-torch
+  onnx:python3-onnx
+  numpy:python3-numpy
+  regex:python3-regex
+)
 py_modules=()
-while read -r module pkg _; do
-  case "$module" in ''|'#'*) continue ;; esac
-  [ "$pkg" = "-" ] && continue
+for dep in "${PY_DEPS[@]}"; do
+  module="${dep%%:*}"; pkg="${dep#*:}"
   py_modules+=("$module")
   /usr/bin/python3 -c "import $module" >/dev/null 2>&1 || need_apt+=("$pkg")
-done < "$ROOT/training/python-deps.txt"
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "[setup] apt-get install ${need_apt[*]}"
@@ -59,6 +66,6 @@ fi
 # Check after installing: a package that installed but does not import (or a wrong name in the list) stops here, with
 # the module named, instead of as a failing test later.
 for module in "${py_modules[@]}"; do
-  /usr/bin/python3 -c "import $module" >/dev/null 2>&1 || { echo "[setup] /usr/bin/python3 cannot import '$module' (training/python-deps.txt)" >&2; exit 1; }
+  /usr/bin/python3 -c "import $module" >/dev/null 2>&1 || { echo "[setup] /usr/bin/python3 cannot import '$module' (PY_DEPS in scripts/setup-tools.sh)" >&2; exit 1; }
 done
 echo "[setup] chromium: $(command -v chromium); code-server: $CS_DIR/node_modules/.bin/code-server; python modules: ${py_modules[*]}"
