@@ -6,18 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { TextTokenizer } from '../../../src/core/tokenizer';
-import type { AttentionInspectorApi } from '../../../src/extension';
 import { diffV2Tiny, fusedTiny, gpt2Tiny, type TinyModel } from '../../fixtures/tinyModels';
+import { EXT_ID, api } from './harness';
 
-const EXT_ID = 'attention-inspector.attention-inspector';
 const config = () => vscode.workspace.getConfiguration('attentionInspector');
 const G = vscode.ConfigurationTarget.Global;
 const TEXT = 'def add(a, b):\n    # sum of two numbers\n    return a + b\n\nprint(add(2, 3))\n';
 
-async function api(): Promise<AttentionInspectorApi> {
-  const ext = vscode.extensions.getExtension<AttentionInspectorApi>(EXT_ID)!;
-  return ext.isActive ? ext.exports : ext.activate();
-}
 const tokenizerPath = () => join(vscode.extensions.getExtension(EXT_ID)!.extensionUri.fsPath, 'media', 'models', 'twin-diff', 'tokenizer.json');
 
 function writeFolder(root: string, name: string, onnx: Uint8Array, config?: unknown): string {

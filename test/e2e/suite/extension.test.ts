@@ -1,15 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { AttentionInspectorApi } from '../../../src/extension';
+import { EXT_ID, api } from './harness';
 
-const EXT_ID = 'attention-inspector.attention-inspector';
 const config = () => vscode.workspace.getConfiguration('attentionInspector');
 
-async function api(): Promise<AttentionInspectorApi> {
-  const ext = vscode.extensions.getExtension<AttentionInspectorApi>(EXT_ID);
-  assert.ok(ext, `${EXT_ID} is installed`);
-  return ext.isActive ? ext.exports : ext.activate();
-}
 
 suite('Attention Inspector in the extension host', () => {
   teardown(async () => {

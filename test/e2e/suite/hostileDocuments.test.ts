@@ -16,8 +16,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { TextTokenizer } from '../../../src/core/tokenizer';
 import type { AttentionInspectorApi } from '../../../src/extension';
+import { EXT_ID, api, sleep, until } from './harness';
 
-const EXT_ID = 'attention-inspector.attention-inspector';
 const config = () => vscode.workspace.getConfiguration('attentionInspector');
 const G = vscode.ConfigurationTarget.Global;
 /**
@@ -27,21 +27,6 @@ const G = vscode.ConfigurationTarget.Global;
  */
 const stallBound = () => Math.round(Math.min(1000, 250 * Math.max(1, loadavg()[0] / cpus().length)));
 
-async function api(): Promise<AttentionInspectorApi> {
-  const ext = vscode.extensions.getExtension<AttentionInspectorApi>(EXT_ID);
-  assert.ok(ext, `${EXT_ID} is installed`);
-  return ext.isActive ? ext.exports : ext.activate();
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(f: () => T | undefined | false, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** The longest event-loop delay of this thread (the extension host's) between start and stop, in ms. */
 function stallProbe(): { stop(): number } {

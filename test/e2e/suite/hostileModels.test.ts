@@ -9,18 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { TextTokenizer } from '../../../src/core/tokenizer';
-import type { AttentionInspectorApi } from '../../../src/extension';
 import { HOSTILE_CASES, SECRET } from '../../fixtures/hostileModels';
+import { EXT_ID, api } from './harness';
 
-const EXT_ID = 'attention-inspector.attention-inspector';
 const config = () => vscode.workspace.getConfiguration('attentionInspector');
 const G = vscode.ConfigurationTarget.Global;
 const TEXT = 'def add(a, b):\n    # the sum of two numbers\n    return a + b\n';
 
-async function api(): Promise<AttentionInspectorApi> {
-  const ext = vscode.extensions.getExtension<AttentionInspectorApi>(EXT_ID)!;
-  return ext.isActive ? ext.exports : ext.activate();
-}
 
 /** Every path under `dir` (links not followed) with its kind, size and mtime. */
 function tree(dir: string): Map<string, string> {

@@ -4,16 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { AttentionInspectorApi } from '../../../src/extension';
+import { api, sleep, until } from './harness';
 
-const EXT_ID = 'attention-inspector.attention-inspector';
 const config = () => vscode.workspace.getConfiguration('attentionInspector');
 const G = vscode.ConfigurationTarget.Global;
 
-async function api(): Promise<AttentionInspectorApi> {
-  const ext = vscode.extensions.getExtension<AttentionInspectorApi>(EXT_ID);
-  assert.ok(ext, `${EXT_ID} is installed`);
-  return ext.isActive ? ext.exports : ext.activate();
-}
 
 const fixture = (name: string) => vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, name);
 async function open(name: string): Promise<vscode.TextEditor> {
@@ -30,16 +25,6 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(f: () => T | undefined | false, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 /** RFC 4180 CSV (quoted cells may hold commas, quotes and line breaks). */
 function parseCsv(s: string): string[][] {
   const rows: string[][] = [];
