@@ -393,11 +393,20 @@ suite('Editor inspector: hostile documents and events', () => {
 
   test('hostile documents: an edit during an analysis drops its result and the edited text is analyzed; no stale tint meanwhile', async () => {
     const a = await api();
-    const { path } = tmpFile('edit.py', pyText(4));
+    const { path } = tmpFile('edit.py', pyText(12));
     const ed = await openPath(path);
-    const run = a.inspector.analyze(ed);
-    await sleep(30);
+    // The edit must land while the model runs, not before the text is read nor after the result is back (a fixed
+    // sleep raced both on a loaded machine): the test waits until the model pass has been sent to the panel, then
+    // edits. The text is long (about 2,000 tokens, a pass of seconds here) so the edit's round trip lands well within it.
+    const passes = a.inspector.snapshot().panelAnalyses;
+    let answered = false;
+    const run = a.inspector.analyze(ed).finally(() => (answered = true));
+    for (const end = Date.now() + 60_000; a.inspector.snapshot().panelAnalyses === passes && !answered; ) {
+      assert.ok(Date.now() < end, 'the model pass starts');
+      await sleep(2);
+    }
     await ed.edit((e) => e.insert(new vscode.Position(0, 0), '# edited while the model ran\n'));
+    assert.equal(answered, false, 'the edit landed while the model ran (the setup of this test)');
     assertNoStaleTint(a, 'right after the edit');
     assert.equal(await run, undefined, 'the outdated result is not shown');
     // Even with Follow Cursor off, the text that changed under a running analysis is analyzed again.
