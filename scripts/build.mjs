@@ -38,6 +38,8 @@ const products = [
     // ORT's build that loads its wasm glue and binary from ort.env.wasm.wasmPaths (our dist/ort) instead of inlining them.
     conditions: ['onnxruntime-web-use-extern-wasm'],
   },
+  // The explorer (a webview panel in the editor area): it draws what the side panel's analyses answer, no runtime.
+  { ...common, entryPoints: ['webview/explorer/main.ts'], outfile: 'dist/explorer.js', platform: 'browser', format: 'esm', target: 'es2022' },
 ];
 
 function copyOrtFiles() {

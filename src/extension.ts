@@ -64,6 +64,7 @@ export function activate(context: vscode.ExtensionContext): AttentionInspectorAp
       hoverText: (token) => api().inspector.hoverText(token),
       settled: () => api().inspector.settled(),
     },
+    explorer: { open: () => api().explorer.open(), visible: () => api().explorer.visible() },
   };
 }
 

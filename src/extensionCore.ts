@@ -6,6 +6,7 @@ import type { TokenSpan } from './core/tokenizer';
 import { registerInspectorCommands } from './inspector/commands';
 import { Inspector, type InspectorSnapshot } from './inspector/inspector';
 import type { AppliedDecorations } from './inspector/decorations';
+import { ExplorerPanel } from './explorer/explorerPanel';
 import { PanelProvider, describeAdapter } from './panel/panelProvider';
 import { StatusItem } from './statusItem';
 
@@ -35,6 +36,8 @@ export interface AttentionInspectorApi {
     hoverText(token: number): Promise<string>;
     settled(): Promise<unknown>;
   };
+  /** The explorer beside the editor. */
+  explorer: { open(): void; visible(): boolean };
 }
 
 /** What the light activate() in extension.ts gets from this bundle, loaded on first use. */
@@ -58,12 +61,14 @@ export function start(context: vscode.ExtensionContext): Core {
   const panel = new PanelProvider(context.extensionUri, log, (m) => models.upload(m));
   const status = new StatusItem(panel);
   const inspector = new Inspector(panel, models, status, log);
+  const explorer = new ExplorerPanel(context.extensionUri, inspector, panel, log);
   let lastModel = 'twin-diff';
 
   const commands = new Map<string, (...args: never[]) => unknown>([
     ['attentionInspector.showPanel', () => vscode.commands.executeCommand(`${PanelProvider.viewType}.focus`)],
     ['attentionInspector.checkRuntime', () => checkRuntime(panel, log)],
     ['attentionInspector.showLog', () => log.show()],
+    ['attentionInspector.openExplorer', () => explorer.open()],
     ...registerInspectorCommands(inspector, panel, models, log, context.extensionUri),
   ]);
   context.subscriptions.push(
@@ -72,6 +77,8 @@ export function start(context: vscode.ExtensionContext): Core {
     panel,
     status,
     inspector,
+    explorer,
+    panel.onDidRequestExplorer(() => explorer.open()),
     configuredModel(inspector, models, log),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('attentionInspector.backend')) panel.notifyConfigChanged();
@@ -112,6 +119,7 @@ export function start(context: vscode.ExtensionContext): Core {
       },
       settled: () => inspector.settled(),
     },
+    explorer: { open: () => explorer.open(), visible: () => explorer.visible },
   };
   return { commands, panel, api, analyzeOnOpen };
 }

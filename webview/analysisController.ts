@@ -127,6 +127,18 @@ export class AnalysisController {
         const m = await a.map(q.layer, q.head, q.maxCells);
         return { kind: q.kind, dims: [m.cells, m.cells], data: m.data };
       }
+      case 'meanMap': {
+        // Pooled per head, then averaged: exact when every cell is one token (T ≤ maxCells).
+        let out: Float32Array | undefined;
+        let cells = 0;
+        for (let h = 0; h < info.heads; h++) {
+          const m = await a.map(q.layer, h, q.maxCells);
+          cells = m.cells;
+          out ??= new Float32Array(m.data.length);
+          for (let i = 0; i < out.length; i++) out[i] += m.data[i] / info.heads;
+        }
+        return { kind: q.kind, dims: [cells, cells], data: out! };
+      }
       case 'stats': {
         const st = await a.stats(q.layer);
         const data = Float32Array.from(st.flatMap((s) => [s.entropyA1, s.entropyA2, s.negativeMass, s.smallShare, s.firstTokenMass, s.maxRowSumError]));

@@ -79,6 +79,8 @@ export interface RowsPayload {
 export type AnalysisQuery =
   | { kind: 'columns'; layer: number; key: number }
   | { kind: 'map'; layer: number; head: number; maxCells: number }
+  /** The mean over a layer's heads of their maps (pooled like `map` when the text has more tokens than maxCells). */
+  | { kind: 'meanMap'; layer: number; maxCells: number }
   | { kind: 'stats'; layer: number }
   | { kind: 'whatIf'; layer: number; head: number; query: number }
   | { kind: 'rollout'; query: number; mode: 'abs' | 'positive' }
@@ -87,7 +89,7 @@ export type AnalysisQuery =
 
 /**
  * A typed-array answer: `data` has the product of `dims` values, row-major. dims per kind —
- * columns [heads, T]; map [P, P]; stats [heads, 6] (entropy A1, entropy A2, negative mass, share |a| < 1e-3,
+ * columns [heads, T]; map and meanMap [P, P]; stats [heads, 6] (entropy A1, entropy A2, negative mass, share |a| < 1e-3,
  * first-token mass, max row-sum error); whatIf [8, T] (WHAT_IF_VIEWS order); rollout [T]; valueWeighted [T];
  * surprisal [T] (nats, NaN for the first token).
  */
@@ -134,6 +136,20 @@ export interface PngExport {
   height: number;
 }
 
+/**
+ * What the explorer (a webview panel in the editor area) draws: the side panel's state, plus each analyzed model's
+ * facts and the session it belongs to. Answers to the explorer's requests carry no session: it asks again when the
+ * session changes and drops answers to older ones.
+ */
+export interface ExplorerState extends PanelState {
+  /** One per model of `models`, in the same order. */
+  analyses: AnalysisInfo[];
+  /** Changes with every analysis shown (a new text, another model, the comparison turned on). */
+  session: number;
+}
+
+export type ExplorerUpdate = Omit<ExplorerState, 'labels'> & { labels?: string[] };
+
 /** What the panel found when it loaded a user's model: where it reads attention from, and how long an input may be. */
 export interface ModelLoadResult {
   model: string;
@@ -154,7 +170,13 @@ export type ToWebview =
   | { method: 'analysis/query'; id: number; model: string; query: AnalysisQuery }
   | { method: 'analysis/clear' }
   | { method: 'view/update'; state: PanelUpdate }
-  | { method: 'export/png'; id: number };
+  | { method: 'export/png'; id: number }
+  /** To the explorer: what to draw (null: nothing analyzed), and the answers to its requests. */
+  | { method: 'explorer/state'; state: ExplorerUpdate | null }
+  | { method: 'explorer/query/done'; id: number; ok: true; result: TensorPayload }
+  | { method: 'explorer/query/done'; id: number; ok: false; error: string }
+  | { method: 'explorer/rows/done'; id: number; ok: true; result: RowsPayload }
+  | { method: 'explorer/rows/done'; id: number; ok: false; error: string };
 
 /** Webview → host. */
 export type ToHost =
@@ -173,6 +195,12 @@ export type ToHost =
   | { method: 'export/png/done'; id: number; ok: false; error: string }
   | { method: 'ui/selectHead'; layer: number; head: number }
   | { method: 'ui/focusToken'; token: number }
+  /** The side panel's button (or a head's "open" in its grid): show the explorer. */
+  | { method: 'ui/openExplorer' }
+  /** From the explorer: it is ready for its state; requests for the session it draws (relayed to the side panel). */
+  | { method: 'explorer/ready' }
+  | { method: 'explorer/query'; id: number; session: number; model: string; query: AnalysisQuery }
+  | { method: 'explorer/rows'; id: number; session: number; model: string; query: number }
   | { method: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
 export type ToHostMethod = ToHost['method'];
@@ -273,7 +301,7 @@ function checkRows(v: unknown): string | null {
   return null;
 }
 
-const QUERY_KINDS = ['columns', 'map', 'stats', 'whatIf', 'rollout', 'valueWeighted', 'surprisal'];
+const QUERY_KINDS = ['columns', 'map', 'meanMap', 'stats', 'whatIf', 'rollout', 'valueWeighted', 'surprisal'];
 
 function checkTensorPayload(v: unknown): string | null {
   if (!isObj(v)) return 'result must be an object';
@@ -311,11 +339,32 @@ function checkPanelState(v: unknown): string | null {
   return null;
 }
 
+function checkExplorerState(v: unknown): string | null {
+  if (v === null) return null;
+  const r = checkPanelState(v);
+  if (r) return r;
+  const o = v as Obj;
+  if (!isInt(o.session) || o.session < 0) return 'state.session must be a non-negative integer';
+  if (!Array.isArray(o.analyses) || o.analyses.length !== (o.models as unknown[]).length) return 'state.analyses must have one entry per model';
+  for (const a of o.analyses) {
+    const e = checkAnalysisInfo(a);
+    if (e) return `state.analyses: ${e.replace(/^result\./, '')}`;
+  }
+  return null;
+}
+
+/** Webview → host parse of the answers the explorer receives (the same payloads as the side panel's). */
+function parseDoneToWebview(raw: Obj, check: (v: unknown) => string | null): Parsed<ToWebview> {
+  const r = parseDone(raw, check);
+  return r.ok ? { ok: true, message: raw as ToWebview } : r;
+}
+
 function checkQuery(q: unknown): string | null {
   if (!isObj(q) || !QUERY_KINDS.includes(q.kind as string)) return 'query.kind must be one of ' + QUERY_KINDS.join(', ');
   const ints: Record<string, string[]> = {
     columns: ['layer', 'key'],
     map: ['layer', 'head', 'maxCells'],
+    meanMap: ['layer', 'maxCells'],
     stats: ['layer'],
     whatIf: ['layer', 'head', 'query'],
     rollout: ['query'],
@@ -323,7 +372,7 @@ function checkQuery(q: unknown): string | null {
     surprisal: [],
   };
   for (const k of ints[q.kind as string]) if (!isInt(q[k]) || (q[k] as number) < 0) return `query.${k} must be a non-negative integer`;
-  if (q.kind === 'map' && ((q.maxCells as number) < 1 || (q.maxCells as number) > 2048)) return 'query.maxCells must be in 1..2048';
+  if ((q.kind === 'map' || q.kind === 'meanMap') && ((q.maxCells as number) < 1 || (q.maxCells as number) > 2048)) return 'query.maxCells must be in 1..2048';
   if (q.kind === 'rollout' && q.mode !== 'abs' && q.mode !== 'positive') return 'query.mode must be "abs" or "positive"';
   return null;
 }
@@ -363,6 +412,18 @@ export function parseToHost(raw: unknown): Parsed<ToHost> {
         : fail(raw, 'layer and head must be non-negative integers');
     case 'ui/focusToken':
       return isInt(raw.token) && raw.token >= 0 ? { ok: true, message: raw as ToHost } : fail(raw, 'token must be a non-negative integer');
+    case 'ui/openExplorer':
+    case 'explorer/ready':
+      return { ok: true, message: raw as ToHost };
+    case 'explorer/query':
+    case 'explorer/rows': {
+      if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
+      if (!isInt(raw.session) || raw.session < 0) return fail(raw, 'session must be a non-negative integer');
+      if (!isStr(raw.model) || !MODEL_NAME.test(raw.model)) return fail(raw, 'model must be a package name');
+      if (raw.method === 'explorer/rows') return isInt(raw.query) && raw.query >= 0 ? { ok: true, message: raw as ToHost } : fail(raw, 'query must be a non-negative integer');
+      const r = checkQuery(raw.query);
+      return r ? fail(raw, r) : { ok: true, message: raw as ToHost };
+    }
     case 'log': {
       if (!(raw.level === 'info' || raw.level === 'warn' || raw.level === 'error')) {
         return fail(raw, 'level must be info, warn or error');
@@ -420,6 +481,14 @@ export function parseToWebview(raw: unknown): Parsed<ToWebview> {
     }
     case 'export/png':
       return isInt(raw.id) ? { ok: true, message: raw as ToWebview } : fail(raw, 'id must be an integer');
+    case 'explorer/state': {
+      const r = checkExplorerState(raw.state);
+      return r ? fail(raw, r) : { ok: true, message: raw as ToWebview };
+    }
+    case 'explorer/query/done':
+      return parseDoneToWebview(raw, checkTensorPayload);
+    case 'explorer/rows/done':
+      return parseDoneToWebview(raw, checkRows);
     default:
       return fail(raw, 'unknown method');
   }

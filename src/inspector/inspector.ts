@@ -9,7 +9,7 @@ import { Coalescer, withTimeout } from '../core/coalescer';
 import { aggregate, groupOf, tokenAt, type Aggregation } from '../core/grouping';
 import { measureSpanMass } from '../core/measure';
 import { reanalyzeDelayMs } from '../core/settings';
-import type { MeasureReport, PanelState } from '../core/protocol';
+import type { ExplorerState, MeasureReport, PanelState } from '../core/protocol';
 import { CHARS_PER_TOKEN } from '../core/textWindow';
 import { describeSelection, lambdaA2, selectRow, viewInfo, type Direction, type HeadSelection, type ViewId } from '../core/views';
 import type { PanelProvider } from '../panel/panelProvider';
@@ -67,6 +67,11 @@ export class Inspector implements vscode.Disposable {
   private analysing = 0;
   private reanalyzeDoc: vscode.TextDocument | undefined;
   private hovered = false;
+  /** Counts the sessions shown, so the explorer can tell an answer for an older one. */
+  private shown = 0;
+  private readonly stateEmitter = new vscode.EventEmitter<void>();
+  /** Whatever the panels draw changed (a new analysis, the focus, the head, the measure, or the analysis cleared). */
+  readonly onDidChangeState = this.stateEmitter.event;
 
   constructor(
     private readonly panel: PanelProvider,
@@ -87,6 +92,8 @@ export class Inspector implements vscode.Disposable {
       vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
       vscode.languages.registerHoverProvider('*', { provideHover: (d, p, t) => this.provideHover(d, p, t) }),
       panel.onDidSelectHead(({ layer, head }) => this.setSelection({ layer, head })),
+      panel.onDidFocusToken((t) => void this.focusToken(t)),
+      this.stateEmitter,
       panel.onDidReset(() => {
         if (this.session) this.clear('the panel reloaded');
       }),
@@ -231,6 +238,7 @@ export class Inspector implements vscode.Disposable {
       return this.analyze(editor, range);
     }
     this.session = session;
+    this.shown++;
     this.focus = null;
     this.measure = null;
     this.updateStatus();
@@ -322,6 +330,7 @@ export class Inspector implements vscode.Disposable {
     this.focus = null;
     this.measure = null;
     this.panel.updateView(null);
+    this.stateEmitter.fire();
     this.updateStatus();
     void this.setContext();
     if (reason) this.log.info(`inspector cleared: ${reason}`);
@@ -344,6 +353,7 @@ export class Inspector implements vscode.Disposable {
       this.focus = null;
       this.updateStatus();
       void this.setContext();
+      this.stateEmitter.fire();
     }
     if (pending) this.scheduleReanalyze(true, e.document);
     else if (s && e.document === s.doc) this.scheduleReanalyze();
@@ -421,7 +431,9 @@ export class Inspector implements vscode.Disposable {
         void vscode.commands.executeCommand('setContext', 'attentionInspector.hovered', true); // the walkthrough's hover step
       }
       const r = s.tokenRange(t);
-      const m = new vscode.MarkdownString(md);
+      // One trusted command link, and only it: the card's other text comes from the document and the model.
+      const m = new vscode.MarkdownString(`${md}\n\n[Open Explorer](command:attentionInspector.openExplorer "the selected head large, DIFF's decomposition, the twins side by side")`);
+      m.isTrusted = { enabledCommands: ['attentionInspector.openExplorer'] };
       m.supportHtml = false;
       return new vscode.Hover(m, new vscode.Range(doc.positionAt(r[0]), doc.positionAt(r[1])));
     } catch (e) {
@@ -595,6 +607,27 @@ export class Inspector implements vscode.Disposable {
       this.panelTimer = undefined;
     }
     this.panel.updateView(this.panelState());
+    this.stateEmitter.fire();
+  }
+
+  /** The side panel's state with each model's facts, for the explorer (null: nothing to draw). */
+  explorerState(): ExplorerState | null {
+    const p = this.panelState();
+    const s = this.session;
+    if (!p || !s) return null;
+    return { ...p, analyses: p.models.map((m) => s.runs.get(m)!), session: this.shown };
+  }
+
+  /** Focuses token `t` of the analysis (a click in the explorer) and scrolls the editor to it without taking the keyboard. */
+  focusToken(t: number): Promise<Float32Array | undefined> {
+    const s = this.session;
+    if (!s || s.stale || t < 0 || t >= s.tokens) return Promise.resolve(undefined);
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document === s.doc);
+    if (editor) {
+      const [a, b] = s.tokenRange(t);
+      editor.revealRange(new vscode.Range(s.doc.positionAt(a), s.doc.positionAt(b)), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    }
+    return this.paint(t);
   }
 
   panelState(): PanelState | null {

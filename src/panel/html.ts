@@ -15,19 +15,31 @@ export interface PanelHtmlInput {
 const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
 /**
+ * The explorer's HTML: the same CSP, no runtime (it draws what the side panel's analyses answer, relayed by the host).
+ */
+export function explorerHtml(input: { cspSource: string; scriptUri: string; styleUri: string }): string {
+  return page(input.cspSource, input.styleUri, input.scriptUri, 'Attention Explorer', '', '<main id="app" aria-live="polite"><p class="muted">Starting…</p></main>');
+}
+
+/**
  * The panel's HTML with a strict CSP: nothing remote, our script only by nonce, wasm compilation allowed
  * ('wasm-unsafe-eval', not 'unsafe-eval'), and fetch / dynamic import / workers only from the webview source.
  */
 export function panelHtml(input: PanelHtmlInput): string {
+  const data = `data-ort-base="${escapeAttr(input.ortBaseUri)}" data-probe="${escapeAttr(input.probeUri)}" data-models="${escapeAttr(input.modelsUri)}" data-missing="${escapeAttr(JSON.stringify(input.missingFiles))}"`;
+  return page(input.cspSource, input.styleUri, input.scriptUri, 'Attention Inspector', data, '<main id="app" aria-live="polite"><p class="muted">Starting…</p></main>');
+}
+
+function page(cspSource: string, styleUri: string, scriptUri: string, title: string, bodyData: string, main: string): string {
   const nonce = randomBytes(16).toString('base64');
   const csp = [
     "default-src 'none'",
-    `img-src ${input.cspSource} data: blob:`,
-    `style-src ${input.cspSource}`,
-    `font-src ${input.cspSource}`,
-    `script-src 'nonce-${nonce}' 'wasm-unsafe-eval' ${input.cspSource}`,
-    `connect-src ${input.cspSource}`,
-    `worker-src ${input.cspSource} blob:`,
+    `img-src ${cspSource} data: blob:`,
+    `style-src ${cspSource}`,
+    `font-src ${cspSource}`,
+    `script-src 'nonce-${nonce}' 'wasm-unsafe-eval' ${cspSource}`,
+    `connect-src ${cspSource}`,
+    `worker-src ${cspSource} blob:`,
   ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
@@ -35,12 +47,12 @@ export function panelHtml(input: PanelHtmlInput): string {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link href="${escapeAttr(input.styleUri)}" rel="stylesheet">
-<title>Attention Inspector</title>
+<link href="${escapeAttr(styleUri)}" rel="stylesheet">
+<title>${title}</title>
 </head>
-<body data-ort-base="${escapeAttr(input.ortBaseUri)}" data-probe="${escapeAttr(input.probeUri)}" data-models="${escapeAttr(input.modelsUri)}" data-missing="${escapeAttr(JSON.stringify(input.missingFiles))}">
-<main id="app" aria-live="polite"><p class="muted">Starting…</p></main>
-<script type="module" nonce="${nonce}" src="${escapeAttr(input.scriptUri)}"></script>
+<body${bodyData ? ' ' + bodyData : ''}>
+${main}
+<script type="module" nonce="${nonce}" src="${escapeAttr(scriptUri)}"></script>
 </body>
 </html>`;
 }

@@ -50,6 +50,9 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
   readonly onDidSelectHead = this.onDidSelectHeadEmitter.event;
   private readonly onDidFocusTokenEmitter = new vscode.EventEmitter<number>();
   readonly onDidFocusToken = this.onDidFocusTokenEmitter.event;
+  private readonly onDidRequestExplorerEmitter = new vscode.EventEmitter<void>();
+  /** The panel's "Open Explorer" button. */
+  readonly onDidRequestExplorer = this.onDidRequestExplorerEmitter.event;
   private readonly onDidResetEmitter = new vscode.EventEmitter<void>();
   /** The webview reloaded or closed: its analyses are gone. */
   readonly onDidReset = this.onDidResetEmitter.event;
@@ -60,7 +63,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     /** A user's model package by id (undefined for bundled models, which the webview fetches itself). */
     private readonly uploads: (model: string) => ModelUpload | undefined = () => undefined,
   ) {
-    this.disposables.push(this.onDidChangeCapabilitiesEmitter, this.onDidSelectHeadEmitter, this.onDidFocusTokenEmitter, this.onDidResetEmitter);
+    this.disposables.push(this.onDidChangeCapabilitiesEmitter, this.onDidSelectHeadEmitter, this.onDidFocusTokenEmitter, this.onDidResetEmitter, this.onDidRequestExplorerEmitter);
   }
 
   get capabilities(): Capabilities | undefined {
@@ -151,9 +154,14 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
       case 'ui/focusToken':
         this.onDidFocusTokenEmitter.fire(msg.token);
         break;
+      case 'ui/openExplorer':
+        this.onDidRequestExplorerEmitter.fire();
+        break;
       case 'log':
         this.log[msg.level](`[webview] ${msg.message}`);
         break;
+      default:
+        this.log.warn(`the panel sent ${msg.method}, which only the explorer sends`);
     }
   }
 

@@ -23,9 +23,13 @@ import { attentionRowsGpu } from '../../webview/engine/kernels/attentionRows.wgs
 import { detectCapabilities } from '../../webview/capabilities';
 import { configureOrt, openSession, ort } from '../../webview/engine/ortRuntime';
 import { runProbe } from '../../webview/engine/probe';
+import { MapView } from '../../webview/explorer/mapView';
+import { Strips } from '../../webview/explorer/strips';
 
 type Mode = 'webgpu' | 'nogpu';
-interface Result { name: string; ok: boolean; error?: string; ms: number }
+interface Result { name: string; ok: boolean; error?: string; ms: number; note?: string }
+/** A figure a test measured, printed beside its result (frame times: reported, not asserted tightly). */
+let note: string | undefined;
 const tests: { name: string; modes: Mode[]; fn: () => Promise<void> }[] = [];
 const it = (name: string, modes: Mode[], fn: () => Promise<void>) => tests.push({ name, modes, fn });
 
@@ -343,13 +347,110 @@ it('engine on WebGPU: a second analysis wins, the first is cancelled, and its GP
   assert(liveOutputs.count === before && kernelBuffers.live === 0, 'everything released');
 });
 
+// ------------------------------------------------------------------------------------------------ the explorer's canvases
+
+/** A mounted element with a fixed size, removed by the caller. */
+function mount(el: HTMLElement, width: number): HTMLElement {
+  const box = document.createElement('div');
+  box.style.width = `${width}px`;
+  box.append(el);
+  document.body.append(box);
+  return box;
+}
+
+/** A causal map whose weights say where they are: +(key+1)/(query+1) on even keys, negative on keys ≡ 1 (mod 3). */
+function signedMap(T: number): Float32Array {
+  const m = new Float32Array(T * T);
+  for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) m[q * T + k] = (k % 3 === 1 ? -1 : 1) * (0.2 + (0.8 * (k + 1)) / (q + 1));
+  return m;
+}
+
+function pixel(c: HTMLCanvasElement, x: number, y: number): [number, number, number] {
+  const dpr = c.width / c.getBoundingClientRect().width;
+  const d = c.getContext('2d')!.getImageData(Math.round(x * dpr), Math.round(y * dpr), 1, 1).data;
+  return [d[0], d[1], d[2]];
+}
+
+it('explorer map: row = query, column = key; positive cells warm, negative cool, masked cells background; a click focuses the row’s token', ['nogpu'], async () => {
+  const T = 12;
+  let focused = -1;
+  const v = new MapView('t-map', { focus: (t) => (focused = t), detail: async () => undefined });
+  const box = mount(v.root, 520);
+  try {
+    v.set({ cells: T, tokens: T, data: signedMap(T), labels: Array.from({ length: T }, (_, i) => `tok${i}`), title: 'test', maxAbs: 1 });
+    const c = v.canvas;
+    const plot = Math.min(520 - 104, c.getBoundingClientRect().height - 80);
+    const s = plot / T;
+    const at = (q: number, k: number) => pixel(c, 100 + (k + 0.5) * s, 76 + (q + 0.5) * s);
+    const bg = pixel(c, 5, c.getBoundingClientRect().height - 3);
+    const [r0, , b0] = at(10, 0); // key 0: positive
+    const [r1, , b1] = at(10, 1); // key 1: negative
+    assert(r0 > b0 + 40, `positive cell is warm: rgb ${at(10, 0)}`);
+    assert(b1 > r1 + 40, `negative cell is cool: rgb ${at(10, 1)}`);
+    assert(at(2, 9).join() === bg.join(), `a key after the query is masked (background ${bg}): ${at(2, 9)}`);
+    assert(v.describe(10, 1).includes('query #10 "tok10" → key #1 "tok1": weight -'), v.describe(10, 1));
+    // A click on a cell focuses its query token.
+    const rect = c.getBoundingClientRect();
+    const opts = { clientX: rect.left + 100 + 3.5 * s, clientY: rect.top + 76 + 7.5 * s, bubbles: true, pointerId: 1 };
+    c.dispatchEvent(new PointerEvent('pointerdown', opts));
+    c.dispatchEvent(new PointerEvent('pointerup', opts));
+    assert(focused === 7, `clicked row 7 focuses token 7, got ${focused}`);
+  } finally {
+    box.remove();
+  }
+});
+
+it('explorer map at 2,048 tokens: one image scaled per frame; zoom and pan frames measured', ['nogpu'], async () => {
+  const T = 2048;
+  const v = new MapView('t-map-big', { focus: () => undefined, detail: async () => undefined });
+  const box = mount(v.root, 900);
+  try {
+    const t0 = performance.now();
+    v.set({ cells: T, tokens: T, data: signedMap(T), labels: Array.from({ length: T }, (_, i) => `t${i}`), title: 'big', maxAbs: 1 });
+    const first = performance.now() - t0;
+    v.drawTimes.length = 0;
+    v.canvas.focus();
+    const key = (k: string) => v.canvas.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true }));
+    for (let i = 0; i < 5; i++) key('+');
+    for (let i = 0; i < 40; i++) key(i % 2 ? 'PageDown' : 'ArrowRight');
+    for (let i = 0; i < 5; i++) key('-');
+    const times = [...v.drawTimes].sort((a, b) => a - b);
+    assert(times.length >= 50, `${times.length} frames drawn`);
+    const median = times[Math.floor(times.length / 2)];
+    const p95 = times[Math.floor(times.length * 0.95)];
+    note = `first draw (rasterise 4.2 M cells) ${first.toFixed(0)} ms; ${times.length} zoom/pan frames: median ${median.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms`;
+    // Not a timing target (BENCHMARKS.md has those): a bound that only a per-cell redraw (seconds) would break.
+    assert(median < 250, `median frame ${median.toFixed(0)} ms: frames redraw cells one by one?`);
+  } finally {
+    box.remove();
+  }
+});
+
+it('explorer strips: one scale over A1, λ·A2 and A1 − λ·A2; exact zeros and negatives counted per strip', ['nogpu'], async () => {
+  const st = new Strips('t-strips', () => undefined);
+  const box = mount(st.root, 700);
+  try {
+    const a1 = Float32Array.from([0.5, 0.3, 0.2, 0, 0]);
+    const la2 = Float32Array.from([0.1, 0.3, 0.4, 0, 0]);
+    const a = a1.map((x, i) => x - la2[i]);
+    st.set([{ id: 'a1', name: 'A1', title: '', values: a1 }, { id: 'la2', name: 'λ·A2', title: '', values: la2 }, { id: 'a', name: 'A1 − λ·A2', title: '', values: a }], ['a', 'b', 'c', 'd', 'e'], 2);
+    const row = (id: string) => box.querySelector(`[data-testid="t-strips-${id}"]`)!.textContent;
+    assert(row('a') === 'A1 − λ·A2 neg 1 · zero 1', `difference strip: ${row('a')}`);
+    assert(row('a1') === 'A1 neg 0 · zero 0', `A1 strip: ${row('a1')}`);
+    assert(st.describe(2).startsWith('key #2 "c": A1 0.2000 · λ·A2 0.4000 · A1 − λ·A2 -0.2000'), st.describe(2));
+  } finally {
+    box.remove();
+  }
+});
+
 async function runAll(mode: Mode): Promise<Result[]> {
   const results: Result[] = [];
   for (const t of tests.filter((t) => t.modes.includes(mode))) {
     const t0 = performance.now();
     try {
+      note = undefined;
       await t.fn();
-      results.push({ name: `[${mode}] ${t.name}`, ok: true, ms: performance.now() - t0 });
+      results.push({ name: `[${mode}] ${t.name}`, ok: true, ms: performance.now() - t0, ...(note ? { note } : {}) });
     } catch (e) {
       results.push({ name: `[${mode}] ${t.name}`, ok: false, error: e instanceof Error ? e.stack ?? e.message : String(e), ms: performance.now() - t0 });
     }

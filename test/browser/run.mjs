@@ -29,7 +29,7 @@ for (const mode of ['webgpu', 'nogpu']) {
     for (const r of results) {
       if (r.ok) passed++;
       else failed++;
-      console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.name} (${Math.round(r.ms)} ms)${r.ok ? '' : '\n       ' + r.error.split('\n').slice(0, 5).join('\n       ')}`);
+      console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.name} (${Math.round(r.ms)} ms)${r.note ? `\n       measured: ${r.note}` : ''}${r.ok ? '' : '\n       ' + r.error.split('\n').slice(0, 5).join('\n       ')}`);
     }
     if (consoleErrors.length) {
       failed++;

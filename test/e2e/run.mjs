@@ -17,7 +17,7 @@ import { keybindingTests } from './keybindings.mjs';
 /**
  * ATTN_E2E_ONLY=host runs only the extension-host suite, =ui only the host suite and the UI tests, =vsix only the
  * packaged extension's checks, =keys only the keybinding check (our keys against VS Code's defaults on Linux, Windows
- * and macOS) (for quick iteration);
+ * and macOS), =explorer only the explorer's UI checks (for quick iteration);
  * ATTN_E2E_GREP=<regexp> only the extension-host tests whose title matches.
  */
 const only = process.env.ATTN_E2E_ONLY;
@@ -73,11 +73,12 @@ rmSync(results, { force: true });
 const dev = only === 'vsix' ? undefined : await startCodeServer({ env: { ATTN_E2E_RESULTS: results, ATTN_EXPECT_WEBGPU: '1', ATTN_KEYBINDINGS_DIR: keybindingsDir, ...(process.env.ATTN_E2E_GREP ? { ATTN_E2E_GREP: process.env.ATTN_E2E_GREP } : {}) } });
 if (dev) try {
   // 0. Our default keys against VS Code's, on the three platforms (test/e2e/keybindings.mjs).
-  if (only !== 'host') await keybindingTests({ dev, check, workspace, outDir: keybindingsDir });
+  if (only !== 'host' && only !== 'explorer') await keybindingTests({ dev, check, workspace, outDir: keybindingsDir });
   if (only === 'keys') hostLine = 'extension-host: 0 passed, 0 failed (not run: ATTN_E2E_ONLY=keys)';
 
   // 1. The extension-host suite.
-  if (only !== 'keys') {
+  if (only === 'explorer') hostLine = 'extension-host: 0 passed, 0 failed (not run: ATTN_E2E_ONLY=explorer)';
+  if (only !== 'keys' && only !== 'explorer') {
     const context = await launchChromium();
     const page = context.pages()[0];
     let exit;
@@ -101,7 +102,7 @@ if (dev) try {
   }
 
   // 2. The UI, as a user sees it (test/e2e/ui.mjs).
-  if (only !== 'host' && only !== 'keys') await uiTests({ dev, check, shots, workspace, modelsDir });
+  if (only !== 'host' && only !== 'keys') await uiTests({ dev, check, shots, workspace, modelsDir, explorerOnly: only === 'explorer' });
 } finally {
   await dev.stop();
 }

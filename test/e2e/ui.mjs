@@ -4,6 +4,7 @@ import { launchChromium } from '../browser/chromium.mjs';
 import { ROOT, workbenchUrl } from '../../scripts/codeServer.mjs';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { explorerTests } from './explorer.mjs';
 import { canvasInk, decorationColours, wordPoint, openFile, pickQuickItem, runFromPalette, setTheme, waitForWorkbench, webviewFrame } from './workbench.mjs';
 
 /** The RGB of our warm and cool tint levels in a theme kind, from the extension's contributed colour defaults. */
@@ -14,7 +15,7 @@ function tintRgb(kind) {
   return { warm: of('positive'), cool: of('negative') };
 }
 
-export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsDir }) {
+export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsDir, explorerOnly = false }) {
   const context = await launchChromium();
   const page = context.pages()[0];
   // A failing UI test leaves a screenshot of what the user would have seen.
@@ -36,6 +37,15 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
     await setTheme(page, 'Dark Modern');
     await openFile(page, 'sample.py');
   });
+  if (explorerOnly) {
+    await runFromPalette(page, 'Attention Inspector: Show Panel');
+    // Once the panel has loaded it no longer takes the keyboard from the quick open that follows.
+    await webviewFrame(page).locator('[data-testid=backend-badge]').waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(1000);
+    await explorerTests(page, check, shots);
+    await context.close();
+    return;
+  }
   await check('F1 → "Attention Inspector: Show Panel" shows the panel with a WebGPU badge and the adapter', async () => {
     await runFromPalette(page, 'Attention Inspector: Show Panel');
     const frame = webviewFrame(page);
@@ -60,7 +70,7 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
   await check('before any analysis the palette offers Analyze Document but not Clear, Export, Choose Layer and Head or Measure', async () => {
     const titles = await paletteTitles(page, 'Attention Inspector: ');
     for (const t of ['Analyze Document', 'Show Panel', 'Follow Cursor: Turn Off', 'Compare With Twin']) if (!titles.includes(`Attention Inspector: ${t}`)) throw new Error(`palette lacks ${t}: ${titles.join(' | ')}`);
-    for (const t of ['Clear', 'Export (PNG / CSV / JSON)', 'Choose Layer and Head', 'Measure Attention To Selection', 'Follow Cursor: Turn On', 'Stop Comparing With Twin', 'Follow Cursor (Toggle)', 'Compare With Twin (Toggle)'])
+    for (const t of ['Clear', 'Open Explorer', 'Export (PNG / CSV / JSON)', 'Choose Layer and Head', 'Measure Attention To Selection', 'Follow Cursor: Turn On', 'Stop Comparing With Twin', 'Follow Cursor (Toggle)', 'Compare With Twin (Toggle)'])
       if (titles.includes(`Attention Inspector: ${t}`)) throw new Error(`palette offers ${t} without an analysis: ${titles.join(' | ')}`);
   });
   await check('F1 → "Attention Inspector: Show Log" shows the output channel with the runtime lines', async () => {
@@ -69,6 +79,7 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
     await page.screenshot({ path: join(shots, 'log-dark.png') });
   });
   await inspectorTests(page, check, shots, 'dark', modelsDir);
+  await explorerTests(page, check, shots);
   /** Switches theme, analyses, hovers, and checks the tints are that theme kind's contributed colours. */
   const inTheme = async (theme, kind, shot) => {
     await setTheme(page, theme);
@@ -244,8 +255,10 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     for (const s of ['twin-diff', 'A1', 'λ·A2', 'λ = ']) if (!card.includes(s)) throw new Error(`hover card lacks "${s}": ${card}`);
     await page.screenshot({ path: join(shots, `editor-highlights-${kind}.png`) });
   });
-  await check('the panel draws the layer × head grid and the heatmap (canvas pixels), λ per layer and head statistics', async () => {
+  await check('the panel draws the layer × head grid and, under "Selected head", the heatmap (canvas pixels), λ per layer and head statistics', async () => {
     await frame.locator('[data-testid=focus]', { hasText: '#' }).waitFor({ timeout: 30_000 });
+    // The side panel is a summary: the small map and the statistics are one click away (the explorer shows them large).
+    await frame.locator('[data-testid="details-twin-diff"] > summary').click();
     await frame.locator('[data-testid=stats-twin-diff] table').waitFor({ timeout: 60_000 });
     const grid = await canvasInk(frame, 'grid-twin-diff');
     const heat = await canvasInk(frame, 'heatmap-twin-diff');
@@ -303,14 +316,14 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     await runFromPalette(page, 'Attention Inspector: Follow Cursor: Turn On');
     await page.locator('.statusbar-item', { hasText: 'follow cursor on' }).first().waitFor({ timeout: 10_000 });
   });
-  await check("the panel's title bar shows three icons (Compare With Twin, Export, Clear) and More Actions…, whose menu holds the rest and runs them", async () => {
+  await check("the panel's title bar shows three icons (Open Explorer, Compare With Twin, Export) and More Actions…, whose menu holds the rest and runs them", async () => {
     const labels = await titleBarActions(page, (l) => l.includes('Export (PNG / CSV / JSON)'));
     const icons = labels.filter((l) => l !== 'More Actions...');
-    if (JSON.stringify(icons) !== JSON.stringify(['Compare With Twin', 'Export (PNG / CSV / JSON)', 'Clear'])) throw new Error(`title bar: ${labels.join(' | ')}`);
+    if (JSON.stringify(icons) !== JSON.stringify(['Open Explorer', 'Compare With Twin', 'Export (PNG / CSV / JSON)'])) throw new Error(`title bar: ${labels.join(' | ')}`);
     if (!labels.includes('More Actions...')) throw new Error(`no overflow menu: ${labels.join(' | ')}`);
     await page.locator('.part.sidebar').screenshot({ path: join(shots, `panel-title-bar-${kind}.png`) });
     let menu = await openTitleOverflow(page);
-    for (const t of ['Analyze Document', 'Measure Attention To Selection', 'Follow Cursor: Turn Off', 'Choose Layer and Head', 'Choose View', 'Choose Model', 'Check Runtime (WebGPU / WebAssembly)', 'Show Log'])
+    for (const t of ['Analyze Document', 'Measure Attention To Selection', 'Follow Cursor: Turn Off', 'Clear', 'Choose Layer and Head', 'Choose View', 'Choose Model', 'Check Runtime (WebGPU / WebAssembly)', 'Show Log'])
       if (!menu.includes(t)) throw new Error(`overflow lacks ${t}: ${menu.join(' | ')}`);
     if (menu.includes('Follow Cursor: Turn On')) throw new Error('the overflow offers Turn On while following');
     await page.screenshot({ path: join(shots, `panel-title-overflow-${kind}.png`) });
@@ -326,6 +339,7 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     await frame.locator('section.model[data-model="twin-softmax"]').waitFor({ timeout: 240_000 });
     const labels = await titleBarActions(page, (l) => l.includes('Stop Comparing With Twin'));
     if (labels.includes('Compare With Twin')) throw new Error(`title bar while comparing: ${labels.join(' | ')}`);
+    await frame.locator('[data-testid="details-twin-softmax"] > summary').click();
     await frame.locator('[data-testid=stats-twin-softmax] table').waitFor({ timeout: 120_000 });
     const ink = await canvasInk(frame, 'grid-twin-softmax');
     if (ink < 500) throw new Error('twin grid is blank');

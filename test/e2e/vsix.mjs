@@ -5,7 +5,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium } from '../browser/chromium.mjs';
 import { ROOT, freshProfile, installVsix, startCodeServer, workbenchUrl } from '../../scripts/codeServer.mjs';
-import { openFile, runFromPalette, waitForWorkbench, webviewFrame } from './workbench.mjs';
+import { canvasInk, explorerFrame, openFile, runFromPalette, waitForWorkbench, webviewFrame } from './workbench.mjs';
 
 export async function vsixTests({ check, shots, workspace }) {
   const vsix = join(ROOT, 'dist-vsix/attention-inspector.vsix');
@@ -40,6 +40,22 @@ export async function vsixTests({ check, shots, workspace }) {
       await runFromPalette(page, 'Attention Inspector: Analyze Document');
       await page.locator('.statusbar-item', { hasText: /twin-diff · wasm · \d+ tok$/ }).first().waitFor({ timeout: 180_000 });
       await webviewFrame(page).locator('[data-testid=tokens]').waitFor({ timeout: 30_000 });
+    });
+
+    await check('the installed extension opens the explorer (dist/explorer.js, media/explorer.css) and draws the map', async () => {
+      await webviewFrame(page).locator('[data-testid=open-explorer]').click();
+      const ex = explorerFrame(page);
+      await ex.locator('[data-testid=explorer-source]', { hasText: 'sample.py' }).waitFor({ timeout: 60_000 });
+      const end = Date.now() + 60_000;
+      while ((await canvasInk(ex, 'explorer-map-twin-diff').catch(() => 0)) < 2000) {
+        if (Date.now() > end) throw new Error('the explorer map stayed blank');
+        await page.waitForTimeout(300);
+      }
+      // The stylesheet loaded: the legend's swatches are laid out as flex items.
+      const display = await ex.locator('[data-testid=legend]').evaluate((e) => getComputedStyle(e).display);
+      if (display !== 'flex') throw new Error(`media/explorer.css did not load (legend display ${display})`);
+      await runFromPalette(page, 'View: Close All Editors');
+      await openFile(page, 'sample.py');
     });
 
     await check("the extension's details page shows its icon and the README's images", async () => {

@@ -1,5 +1,7 @@
 // Small helpers for driving the VS Code workbench with Playwright.
-export const webviewFrame = (page) => page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+// The side panel is a webview view; the explorer is a webview panel in the editor area (its own iframe).
+export const webviewFrame = (page) => page.frameLocator('iframe.webview[src*="purpose=webviewView"]').frameLocator('iframe#active-frame');
+export const explorerFrame = (page) => page.frameLocator('iframe.webview:not([src*="purpose=webviewView"])').frameLocator('iframe#active-frame');
 
 export async function waitForWorkbench(page) {
   await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });

@@ -98,3 +98,25 @@ test('model upload: a user model package travels as a manifest object and ONNX b
   assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: false, error: 'bad manifest' }).ok, true);
   assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: true, result: {} }).ok, false);
 });
+
+test('explorer messages: state carries one analysis per model and a session; requests name the session they are for', () => {
+  const info = { model: 'twin-diff', backend: 'wasm', tokens: 3, layers: 4, heads: 2, lambdas: [0.2, 0.3, 0.4, 0.5], runMs: 9, attention: 'diff-v1', valueWeighted: false, readFrom: 'qk', tokenLimit: 8192 };
+  const state = { source: 'a.py, lines 1–2 of 2', models: ['twin-diff'], labels: ['a', 'b', 'c'], layer: 1, head: 0, viewLabel: 'A', direction: 'attendsTo', focus: 2, measure: null, analyses: [info], session: 3 };
+  assert.equal(parseToWebview({ method: 'explorer/state', state }).ok, true);
+  assert.equal(parseToWebview({ method: 'explorer/state', state: null }).ok, true);
+  assert.deepEqual(parseToWebview({ method: 'explorer/state', state: { ...state, analyses: [] } }), { ok: false, method: 'explorer/state', reason: 'state.analyses must have one entry per model' });
+  assert.deepEqual(parseToWebview({ method: 'explorer/state', state: { ...state, analyses: [{ ...info, tokens: 0 }] } }), { ok: false, method: 'explorer/state', reason: 'state.analyses: tokens must be a positive integer' });
+  assert.deepEqual(parseToWebview({ method: 'explorer/state', state: { ...state, session: -1 } }), { ok: false, method: 'explorer/state', reason: 'state.session must be a non-negative integer' });
+  assert.equal(parseToHost({ method: 'explorer/ready' }).ok, true);
+  assert.equal(parseToHost({ method: 'ui/openExplorer' }).ok, true);
+  assert.equal(parseToHost({ method: 'explorer/query', id: 1, session: 3, model: 'twin-diff', query: { kind: 'meanMap', layer: 0, maxCells: 64 } }).ok, true);
+  assert.deepEqual(parseToHost({ method: 'explorer/query', id: 1, session: 3, model: 'twin-diff', query: { kind: 'meanMap', layer: 0, maxCells: 4096 } }), { ok: false, method: 'explorer/query', reason: 'query.maxCells must be in 1..2048' });
+  assert.deepEqual(parseToHost({ method: 'explorer/rows', id: 1, model: 'twin-diff', query: 2 }), { ok: false, method: 'explorer/rows', reason: 'session must be a non-negative integer' });
+  assert.deepEqual(parseToHost({ method: 'explorer/rows', id: 1, session: 0, model: '../x', query: 2 }), { ok: false, method: 'explorer/rows', reason: 'model must be a package name' });
+  // Answers are checked like the side panel's: a rows payload of the wrong size is dropped.
+  const rows = { query: 1, layers: 1, heads: 1, tokens: 3, a: new Float32Array(3) };
+  assert.equal(parseToWebview({ method: 'explorer/rows/done', id: 2, ok: true, result: rows }).ok, true);
+  assert.deepEqual(parseToWebview({ method: 'explorer/rows/done', id: 2, ok: true, result: { ...rows, a: new Float32Array(2) } }), { ok: false, method: 'explorer/rows/done', reason: 'result.a has 2 values, layers × heads × tokens = 3' });
+  assert.equal(parseToWebview({ method: 'explorer/query/done', id: 2, ok: false, error: 'gone' }).ok, true);
+  assert.deepEqual(parseToWebview({ method: 'explorer/query/done', id: 2, ok: true, result: { kind: 'meanMap', dims: [2, 2], data: new Float32Array(3) } }), { ok: false, method: 'explorer/query/done', reason: 'result.data has 3 values, dims need 4' });
+});

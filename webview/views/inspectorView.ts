@@ -10,16 +10,10 @@ import type { PanelState, PanelUpdate, PngExport, ToHost } from '../../src/core/
 import { describeSelection } from '../../src/core/views';
 import { HeadGrid, THUMB_CELLS } from './headGrid';
 import { Heatmap } from './heatmap';
+import { el } from './dom';
 
 const HEATMAP_CELLS = 512;
 const QUIET_MS = 120;
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  e.append(...children);
-  return e;
-}
 
 interface Column {
   model: string;
@@ -89,8 +83,10 @@ export class InspectorView {
 
   private renderHeader(s: PanelState): void {
     const focus = s.focus === null ? 'none (hover a token or move the cursor)' : `#${s.focus} ${JSON.stringify(s.labels[s.focus] ?? '')}`;
+    const open = el('button', { class: 'primary', 'data-testid': 'open-explorer', title: 'The selected head large, with labelled axes, DIFF’s decomposition and the twins side by side' }, 'Open Explorer');
+    open.addEventListener('click', () => this.send({ method: 'ui/openExplorer' }));
     this.header.replaceChildren(
-      el('h2', {}, 'Attention'),
+      el('div', { class: 'title-row' }, el('h2', {}, 'Attention'), open),
       el('table', { class: 'facts' },
         el('tr', {}, el('th', {}, 'Text'), el('td', { 'data-testid': 'source' }, s.source)),
         el('tr', {}, el('th', {}, 'Tokens'), el('td', { 'data-testid': 'tokens' }, String(s.labels.length))),
@@ -150,10 +146,14 @@ export class InspectorView {
         lambdas,
         el('div', { class: 'label' }, 'Layer × head (click or arrows + Enter)'),
         grid.canvas,
-        heatTitle,
-        heatmap.root,
-        el('div', { class: 'label' }, 'Head statistics'),
-        stats,
+        // A summary here; the explorer shows the map large. The small map stays for a glance and for Export → PNG.
+        el('details', { class: 'head-details', 'data-testid': `details-${model}` },
+          el('summary', {}, 'Selected head: map and statistics'),
+          heatTitle,
+          heatmap.root,
+          el('div', { class: 'label' }, 'Head statistics'),
+          stats,
+        ),
       );
       const col: Column = { model, root, grid, heatmap, heatTitle, stats, head: { layer: 0, head: 0 }, drawn: {} };
       return col;

@@ -252,6 +252,27 @@ suite('Editor inspector: analyze, hover, highlights (bundled twins, real engine)
     assert.equal(softRows.heads, 4);
   });
 
+  test('Open Explorer opens one explorer beside the editor, and the hover card links to it; a second run reveals the same one', async () => {
+    const a = await api();
+    const ed = await open('inspect.py');
+    await a.inspector.analyze(ed);
+    const explorers = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionInspector.explorer'));
+    await vscode.commands.executeCommand('attentionInspector.openExplorer');
+    await until(() => explorers().length === 1, 20_000, 'the explorer tab');
+    assert.equal(a.explorer.visible(), true);
+    const tab = explorers()[0];
+    assert.notEqual(tab.group.viewColumn, vscode.window.tabGroups.all.find((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === ed.document.uri.toString()))?.viewColumn, 'beside the text, not over it');
+    assert.equal(tab.label, 'Attention Explorer');
+    await vscode.commands.executeCommand('attentionInspector.openExplorer');
+    await sleep(300);
+    assert.equal(explorers().length, 1, 'one explorer');
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', ed.document.uri, ed.document.positionAt(40));
+    const card = hovers.flatMap((h) => h.contents.map((c) => (c instanceof vscode.MarkdownString ? c.value : String(c)))).join('\n');
+    assert.match(card, /\[Open Explorer\]\(command:attentionInspector\.openExplorer /);
+    await vscode.window.tabGroups.close(explorers());
+    assert.equal(a.explorer.visible(), false);
+  });
+
   test('Measure Attention To Selection returns the engine’s masses for both twins', async () => {
     const a = await api();
     const ed = await open('retrieval.txt');
