@@ -144,7 +144,7 @@ export interface PngExport {
 export interface ExplorerState extends PanelState {
   /** One per model of `models`, in the same order. */
   analyses: AnalysisInfo[];
-  /** Changes with every analysis shown (a new text, another model, the comparison turned on). */
+  /** Changes with every analysis shown (a new text, another model); the comparison adds a model to the same one. */
   session: number;
 }
 

@@ -91,6 +91,8 @@ export class ExplorerPanel implements vscode.Disposable {
   }
 
   private async receive(raw: unknown): Promise<void> {
+    // Answers go to the webview that asked: one closed and reopened meanwhile starts its ids again.
+    const asked = this.panel;
     const parsed = parseToHost(raw);
     if (!parsed.ok) {
       this.log.warn(`dropped an invalid message from the explorer (method ${parsed.method}): ${parsed.reason}`);
@@ -112,12 +114,19 @@ export class ExplorerPanel implements vscode.Disposable {
       case 'explorer/query':
       case 'explorer/rows': {
         const done = msg.method === 'explorer/query' ? 'explorer/query/done' : 'explorer/rows/done';
+        const changed = 'the analysis changed; the explorer asks again';
+        const answer = (m: ToWebview) => {
+          if (this.panel === asked) this.post(m);
+        };
         try {
-          if (this.inspector.explorerState()?.session !== msg.session) throw new Error('the analysis changed; the explorer asks again');
+          // Checked before and after: the side panel's analyses may be replaced while it answers.
+          if (!this.inspector.isLive(msg.session)) throw new Error(changed);
+          if (!this.inspector.explorerState()?.models.includes(msg.model)) throw new Error(`${msg.model} is not analyzed here`);
           const result = msg.method === 'explorer/query' ? await this.side.query(msg.model, msg.query) : await this.side.rows(msg.model, msg.query);
-          this.post({ method: done, id: msg.id, ok: true, result } as ToWebview);
+          if (!this.inspector.isLive(msg.session)) throw new Error(changed);
+          answer({ method: done, id: msg.id, ok: true, result } as ToWebview);
         } catch (e) {
-          this.post({ method: done, id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) } as ToWebview);
+          answer({ method: done, id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) } as ToWebview);
         }
         return;
       }

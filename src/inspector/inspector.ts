@@ -614,20 +614,33 @@ export class Inspector implements vscode.Disposable {
   explorerState(): ExplorerState | null {
     const p = this.panelState();
     const s = this.session;
-    if (!p || !s) return null;
+    if (!p || !s || s.retired) return null;
     return { ...p, analyses: p.models.map((m) => s.runs.get(m)!), session: this.shown };
+  }
+
+  /**
+   * Whether session number `n` (explorerState().session) is the one the side panel's analyses belong to: false as
+   * soon as a newer analysis has started replacing them (the session is retired then), or the text changed.
+   */
+  isLive(n: number): boolean {
+    const s = this.session;
+    return !!s && !s.stale && !s.retired && this.shown === n;
   }
 
   /** Focuses token `t` of the analysis (a click in the explorer) and scrolls the editor to it without taking the keyboard. */
   focusToken(t: number): Promise<Float32Array | undefined> {
     const s = this.session;
-    if (!s || s.stale || t < 0 || t >= s.tokens) return Promise.resolve(undefined);
+    if (!s || s.stale || s.retired || t < 0 || t >= s.tokens) return Promise.resolve(undefined);
     const editor = vscode.window.visibleTextEditors.find((e) => e.document === s.doc);
     if (editor) {
       const [a, b] = s.tokenRange(t);
       editor.revealRange(new vscode.Range(s.doc.positionAt(a), s.doc.positionAt(b)), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
     }
-    return this.paint(t);
+    const painted = this.paint(t);
+    // paint() tells the panels only once it has painted the editor; with the text hidden (the explorer over it) the
+    // panels must still hear of the new focus.
+    if (!editor) this.pushPanel(false);
+    return painted;
   }
 
   panelState(): PanelState | null {

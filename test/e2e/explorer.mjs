@@ -78,6 +78,27 @@ export async function explorerTests(page, check, shots) {
     await ex.locator('.maps h3', { hasText: 'twin-diff: layer 2 · head 1' }).waitFor({ timeout: 20_000 });
     await side.locator('[data-testid=selection]', { hasText: 'layer 2 · head 1' }).waitFor({ timeout: 20_000 });
     if ((await ex.locator('[data-testid=explorer-head]').inputValue()) !== '1') throw new Error('the head control did not follow');
+    // The mean of a layer's heads is the explorer's own choice: it stays while the focus moves.
+    await ex.locator('[data-testid=explorer-head]').selectOption('mean');
+    await ex.locator('.maps h3', { hasText: "twin-diff: mean of layer 2's 2 heads" }).waitFor({ timeout: 20_000 });
+    // A click on another row moves the focus: the state that comes back must not undo the choice.
+    const focusBefore = await ex.locator('[data-testid=explorer-focus]').innerText();
+    const canvas = ex.locator('canvas[data-testid="explorer-map-twin-diff"]');
+    const box = await canvas.boundingBox();
+    const plot = Math.min(box.width - 104, box.height - 80);
+    await canvas.click({ position: { x: 100 + plot * 0.2, y: 76 + plot * 0.55 } });
+    const end = Date.now() + 20_000;
+    while ((await ex.locator('[data-testid=explorer-focus]').innerText()) === focusBefore) {
+      if (Date.now() > end) throw new Error('the click did not move the focus');
+      await page.waitForTimeout(200);
+    }
+    await page.waitForTimeout(500);
+    const title = await ex.locator('.maps h3').first().innerText();
+    if (!title.includes('mean of layer 2')) throw new Error(`a focus move undid the explorer's choice: ${title}`);
+    // A head chosen in the side panel's grid becomes the explorer's.
+    await side.locator('canvas[data-testid="grid-twin-diff"]').click({ position: { x: 22 + 0 * 62 + 28, y: 22 + 1 * 62 + 28 } }); // layer 1, head 0
+    await ex.locator('.maps h3', { hasText: 'twin-diff: layer 1 · head 0' }).waitFor({ timeout: 20_000 });
+    if ((await ex.locator('[data-testid=explorer-layer]').inputValue()) !== '1') throw new Error('the layer control did not follow the side panel');
   });
   await check('both twins side by side in the explorer, one colour scale, with Measure’s masses as bars; screenshots in three themes', async () => {
     await runFromPalette(page, 'Attention Inspector: Compare With Twin');
@@ -113,7 +134,14 @@ export async function explorerTests(page, check, shots) {
     await page.locator('.monaco-editor .view-lines').first().click();
     await page.waitForTimeout(500);
     await runFromPalette(page, 'Attention Inspector: Stop Comparing With Twin');
-    await runFromPalette(page, 'View: Close All Editors');
-    await openFile(page, 'inspect.py');
+    // Only the explorer closes (its tab's close button): the texts stay as the next tests expect them.
+    await tab.hover();
+    await tab.locator('.codicon-close').first().click();
+    await page.locator('.tab', { hasText: 'Attention Explorer' }).waitFor({ state: 'detached', timeout: 20_000 });
+    // inspect.py is open in a tab when the whole UI suite runs (the tests after this one use it), not when only these run.
+    const inspectTab = page.locator('.tab', { hasText: 'inspect.py' }).first();
+    if (await inspectTab.count()) await inspectTab.click();
+    else await openFile(page, 'inspect.py');
+    await page.locator('.tab.active', { hasText: 'inspect.py' }).first().waitFor({ timeout: 20_000 });
   });
 }

@@ -5,7 +5,7 @@ import { ROOT, workbenchUrl } from '../../scripts/codeServer.mjs';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { explorerTests } from './explorer.mjs';
-import { canvasInk, decorationColours, wordPoint, openFile, pickQuickItem, runFromPalette, setTheme, waitForWorkbench, webviewFrame } from './workbench.mjs';
+import { canvasInk, hoverWord, decorationColours, wordPoint, openFile, pickQuickItem, runFromPalette, setTheme, waitForWorkbench, webviewFrame } from './workbench.mjs';
 
 /** The RGB of our warm and cool tint levels in a theme kind, from the extension's contributed colour defaults. */
 function tintRgb(kind) {
@@ -200,14 +200,6 @@ async function openModelFolder(page, folder) {
   await input.fill(folder + '/');
   await page.waitForTimeout(500);
   await page.keyboard.press('Enter');
-}
-
-/** Hovers `word` in the rendered editor line containing `line`, and waits for our hover card. */
-async function hoverWord(page, line, word) {
-  const p = await wordPoint(page, line, word);
-  await page.mouse.move(p.x - 30, p.y + 40);
-  await page.mouse.move(p.x, p.y, { steps: 3 });
-  await page.locator('.monaco-hover', { hasText: 'Attention Inspector' }).first().waitFor({ timeout: 60_000 });
 }
 
 /** Waits for tints in both of our colour families (DIFF weights are signed) and nothing else of ours. */

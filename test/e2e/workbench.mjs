@@ -114,3 +114,11 @@ export async function wordPoint(page, line, word) {
   if (!p) throw new Error(`"${word}" in a line with "${line}" is not on screen`);
   return p;
 }
+
+/** Hovers `word` in the rendered editor line containing `line`, and waits for our hover card. */
+export async function hoverWord(page, line, word) {
+  const p = await wordPoint(page, line, word);
+  await page.mouse.move(p.x - 30, p.y + 40);
+  await page.mouse.move(p.x, p.y, { steps: 3 });
+  await page.locator('.monaco-hover', { hasText: 'Attention Inspector' }).first().waitFor({ timeout: 60_000 });
+}

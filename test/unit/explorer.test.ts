@@ -7,6 +7,7 @@ import type { AnalysisInfo, RowsPayload } from '../../src/core/protocol';
 import { levelEdges, parseCanvasColour, rasterize } from '../../webview/explorer/raster';
 import { counts } from '../../webview/explorer/strips';
 import { decompose } from '../../webview/explorer/explorerView';
+import { cellOf, cellRange } from '../../webview/explorer/mapView';
 
 const colours = {
   positive: Uint8ClampedArray.from({ length: LEVELS * 4 }, (_, i) => (i % 4 === 0 ? 200 : i % 4 === 3 ? 10 + Math.floor(i / 4) : 0)),
@@ -31,14 +32,29 @@ test('rasterize: row = query, column = key; the upper triangle and untinted cell
   assert.deepEqual(px(2, 2), [0, 0, 200, 100 + LEVELS - 1]);
 });
 
-test('legend edges: level l starts above max · ((l − 1)/LEVELS)² and ends at max · (l/LEVELS)²', () => {
-  const e = levelEdges(0.49);
-  assert.equal(e.length, LEVELS + 1);
-  assert.equal(e[0], 0);
-  assert.ok(Math.abs(e[LEVELS] - 0.49) < 1e-12);
-  for (let l = 1; l <= LEVELS; l++) {
-    assert.equal(levelOf(e[l], 0.49), l, `the upper edge of level ${l} is in level ${l}`);
-    if (l < LEVELS) assert.equal(levelOf(e[l] * 1.0001, 0.49), l + 1, `just above it is level ${l + 1}`);
+test('legend edges: level l holds the weights up to max · (l/LEVELS)², the next level those just above, for any maximum', () => {
+  // 1.7630339967533577 is a maximum where ceil(sqrt(edge/max) · 7) rounds up on the edge itself: the legend colours
+  // its swatches by level, never by colourOf(edge).
+  for (const max of [0.49, 1, 1.7630339967533577, 3e-5, 812.5]) {
+    const e = levelEdges(max);
+    assert.equal(e.length, LEVELS + 1);
+    assert.equal(e[0], 0);
+    assert.ok(Math.abs(e[LEVELS] - max) < 1e-12 * max);
+    for (let l = 1; l <= LEVELS; l++) {
+      assert.equal(levelOf(e[l] * (1 - 1e-9), max), l, `max ${max}: just under the edge of level ${l}`);
+      if (l < LEVELS) assert.equal(levelOf(e[l] * (1 + 1e-6), max), l + 1, `max ${max}: just above it is level ${l + 1}`);
+    }
+  }
+});
+
+test('pooled maps: the cell that holds a token (the focus row) is the inverse of the cells’ token ranges', () => {
+  for (const T of [1, 2, 5, 2048, 2049, 3000, 4097, 8192]) {
+    const P = Math.min(T, 2048);
+    for (let t = 0; t < T; t++) {
+      const c = cellOf(t, P, T);
+      const [a, b] = cellRange(c, P, T);
+      assert.ok(c >= 0 && c < P && a <= t && t < b, `T ${T}, token ${t}: cell ${c} holds ${a}..${b - 1}`);
+    }
   }
 });
 
@@ -90,6 +106,10 @@ test('decompose, DIFF V2: λ is each head’s at the query; softmax models have 
   const v2 = decompose({ ...diffInfo, attention: 'diff-v2' }, diffRows(lam), 0, 1, null);
   assert.ok(Math.abs(v2.lambda! - 0.9) < 1e-7);
   assert.deepEqual([...v2.strips[1].values].map((v) => +v.toFixed(6)), [0.09, 0.36, 0.45]);
+  // The mean over heads of λ_h · A2_h (not the mean λ times the mean A2): layer 0, λ 0.1 and 0.9.
+  const mean = decompose({ ...diffInfo, attention: 'diff-v2' }, diffRows(lam), 0, 'mean', null);
+  assert.deepEqual([...mean.strips[1].values].map((v) => +v.toFixed(6)), [(0.1 * 0.1 + 0.9 * 0.1) / 2, (0.1 * 0.2 + 0.9 * 0.4) / 2, (0.1 * 0.7 + 0.9 * 0.5) / 2].map((v) => +v.toFixed(6)));
+  assert.ok(Math.abs(mean.lambda! - 0.5) < 1e-7, 'the λ shown for a mean is the mean λ');
   const soft = decompose({ ...diffInfo, attention: 'softmax', lambdas: [] }, { query: 2, layers: 2, heads: 2, tokens: 3, a: Float32Array.from({ length: 12 }, (_, i) => i / 10) }, 1, 1, null);
   assert.equal(soft.lambda, undefined);
   assert.deepEqual(soft.strips.map((s) => s.id), ['a']);

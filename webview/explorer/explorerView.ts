@@ -7,7 +7,7 @@
 import type { AnalysisInfo, AnalysisQuery, ExplorerState, RowsPayload, TensorPayload, ToHost } from '../../src/core/protocol';
 import { LEVELS, maxAbsExcept } from '../../src/core/colorScale';
 import { WHAT_IF_VIEWS } from '../engine/kernels/whatIf.cpu';
-import { colourOf, readPalette } from '../views/palette';
+import { readPalette } from '../views/palette';
 import { MapView } from './mapView';
 import { ModelGrid } from './modelGrid';
 import { levelEdges } from './raster';
@@ -50,6 +50,8 @@ export class ExplorerView {
   private readonly masses = el('section', { class: 'masses', 'data-testid': 'masses' });
   private readonly modelView = el('section', { class: 'model-view', 'aria-label': 'every layer and head' });
   private drawnMaps = '';
+  /** The inspector's head choice last adopted. */
+  private hostSel = '';
   private drawnStrips = '';
   private stripTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -88,10 +90,18 @@ export class ExplorerView {
       for (const e of [this.controls, this.maps, this.legend, this.decomposition, this.masses, this.modelView]) e.replaceChildren();
       return;
     }
-    // The inspector's head choice, when it names one, is the explorer's; a reduction over heads leaves the explorer's own.
-    if (typeof s.layer === 'number') this.sel = { layer: s.layer, head: typeof s.head === 'number' ? s.head : 'mean' };
     const key = `${s.session}|${s.models.join(',')}`;
     if (key !== this.built) this.build(s, key);
+    // The inspector's head choice becomes the explorer's when it changes (a choice made here stays until then); a
+    // reduction over all layers leaves the explorer's own, and one over a layer's heads shows their mean.
+    const hostSel = `${s.layer}/${s.head}`;
+    if (hostSel !== this.hostSel) {
+      this.hostSel = hostSel;
+      if (typeof s.layer === 'number') {
+        this.sel = { layer: s.layer, head: typeof s.head === 'number' ? s.head : 'mean' };
+        this.syncControls();
+      }
+    }
     this.renderHeader(s);
     this.renderMasses(s);
     for (const p of this.panes) {
@@ -124,6 +134,8 @@ export class ExplorerView {
     this.built = key;
     this.drawnMaps = '';
     this.drawnStrips = '';
+    this.rowCache.clear();
+    this.hostSel = '';
     const first = s.analyses[0];
     if (this.sel.layer >= first.layers) this.sel = { layer: 0, head: 0 };
     // Controls: the layer and the head (or the mean of the layer's heads), for the keyboard as much as the mouse.
@@ -203,6 +215,7 @@ export class ExplorerView {
         }),
       );
       if (key !== this.drawnMaps) return;
+      this.maps.querySelector(':scope > .error')?.remove();
       // One colour scale for the twins: the same colour is the same weight in both maps.
       const max = Math.max(...maps.map((m) => maxAbsExcept(m.data))) || 1;
       this.legendMax = max;
@@ -218,7 +231,8 @@ export class ExplorerView {
     } catch (e) {
       if (key === this.drawnMaps) {
         this.drawnMaps = '';
-        this.maps.append(el('p', { class: 'error' }, e instanceof Error ? e.message : String(e)));
+        this.maps.querySelector(':scope > .error')?.remove();
+        this.maps.append(el('p', { class: 'error', 'data-testid': 'explorer-error' }, `The map could not be drawn: ${e instanceof Error ? e.message : String(e)}`));
       }
     }
   }
@@ -228,17 +242,18 @@ export class ExplorerView {
     const p = readPalette();
     const edges = levelEdges(max);
     const fmt = (v: number) => (v >= 0.01 ? v.toFixed(3) : v.toExponential(1));
-    const swatch = (w: number, text: string) => {
+    // The level's own colour (not colourOf(edge), which rounding can put one level up).
+    const swatch = (colour: string, text: string) => {
       const i = el('i', { 'aria-hidden': 'true' });
-      i.style.background = colourOf(p, w, max) ?? 'transparent';
+      i.style.background = colour;
       return el('span', { class: 'swatch' }, i, text);
     };
-    const neg = Array.from({ length: LEVELS }, (_, k) => LEVELS - k).map((l) => swatch(-edges[l], `−${fmt(edges[l])}`));
-    const pos = Array.from({ length: LEVELS }, (_, k) => k + 1).map((l) => swatch(edges[l], fmt(edges[l])));
+    const neg = Array.from({ length: LEVELS }, (_, k) => LEVELS - k).map((l) => swatch(p.negative[l - 1], `−${fmt(edges[l])}`));
+    const pos = Array.from({ length: LEVELS }, (_, k) => k + 1).map((l) => swatch(p.positive[l - 1], fmt(edges[l])));
     this.legend.replaceChildren(
       el('span', { class: 'muted' }, 'weight (upper edge of each step; square-root steps of the largest |weight| shown): '),
       ...neg,
-      el('span', { class: 'swatch zero' }, '0'),
+      el('span', { class: 'swatch zero', title: `|weight| under ${fmt(max / 400)} (1/400 of the largest) is not tinted` }, `|w| < ${fmt(max / 400)}`),
       ...pos,
     );
   }
@@ -260,7 +275,8 @@ export class ExplorerView {
       try {
         const head = this.headFor(p.info);
         const rows = await this.api.rows(s.session, p.model, q);
-        const what = head === 'mean' ? null : await this.api.query(s.session, p.model, { kind: 'whatIf', layer: this.sel.layer, head, query: q }).catch(() => null);
+        // The what-if views exist for DIFF's two maps, one head at a time.
+        const what = head === 'mean' || p.info.attention === 'softmax' ? null : await this.api.query(s.session, p.model, { kind: 'whatIf', layer: this.sel.layer, head, query: q }).catch(() => null);
         if (key !== this.drawnStrips) return;
         const { strips, lambda } = decompose(p.info, rows, this.sel.layer, head, what);
         const who = head === 'mean' ? `mean of layer ${this.sel.layer}'s heads` : `layer ${this.sel.layer} head ${head}`;
@@ -268,25 +284,28 @@ export class ExplorerView {
         p.strips.set(strips, s.labels, q);
       } catch (e) {
         if (key !== this.drawnStrips) return;
+        this.drawnStrips = ''; // asked again at the next state
         p.stripTitle.textContent = `${p.model}: ${e instanceof Error ? e.message : String(e)}`;
       }
     }
   }
 
+  /** The last few query rows the tooltip read, most recent last (a row is every layer × head × key, three times). */
   private readonly rowCache = new Map<string, Promise<RowsPayload>>();
 
-  /** A1 and λ·A2 of a cell, for the map's tooltip (rows are fetched once per query row and kept for a while). */
+  /** A1 and λ·A2 of a cell, for the map's tooltip (the map asks once the pointer rests on a cell). */
   private async detail(info: AnalysisInfo, q: number, k: number): Promise<string | undefined> {
     const s = this.state;
     if (!s || info.attention === 'softmax') return undefined;
     const key = `${s.session}|${info.model}|${q}`;
     let r = this.rowCache.get(key);
-    if (!r) {
-      if (this.rowCache.size > 64) this.rowCache.clear();
+    if (r) this.rowCache.delete(key);
+    else {
       r = this.api.rows(s.session, info.model, q);
       r.catch(() => this.rowCache.delete(key));
-      this.rowCache.set(key, r);
     }
+    this.rowCache.set(key, r);
+    while (this.rowCache.size > 8) this.rowCache.delete(this.rowCache.keys().next().value!);
     const rows = await r;
     const head = this.headFor(info);
     const { strips } = decompose(info, rows, this.sel.layer, head, null);

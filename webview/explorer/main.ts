@@ -8,25 +8,28 @@ import { ExplorerView } from './explorerView';
 
 const vscode = vscodeApi<unknown>();
 const send = (m: ToHost) => vscode.postMessage(m);
-const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }>();
-let nextId = 1;
+type Kind = 'explorer/query/done' | 'explorer/rows/done';
+const pending = new Map<number, { kind: Kind; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }>();
+// Ids start anywhere: an answer meant for an explorer closed a moment ago must not match a request of this one.
+let nextId = Math.floor(Math.random() * 2 ** 30);
 
-function request<R>(build: (id: number) => ToHost): Promise<R> {
+function request<R>(kind: Kind, build: (id: number) => ToHost): Promise<R> {
   const id = nextId++;
   return new Promise<R>((resolve, reject) => {
-    // The host relays to the side panel, which has its own timeout; this one only keeps a lost answer from leaking.
+    // The host relays to the side panel, which fails a request itself after attentionInspector.webviewTimeoutSeconds;
+    // this only keeps an answer lost with a reloaded panel from waiting forever.
     const timer = setTimeout(() => {
       pending.delete(id);
-      reject(new Error('the side panel did not answer within 120 s; run Analyze Document again'));
-    }, 120_000);
-    pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      reject(new Error('no answer from the side panel (was it reloaded?); run Analyze Document again'));
+    }, 600_000);
+    pending.set(id, { kind, resolve: resolve as (v: unknown) => void, reject, timer });
     send(build(id));
   });
 }
 
 const view = new ExplorerView(document.getElementById('app') as HTMLElement, {
-  query: (session: number, model: string, query: AnalysisQuery) => request<TensorPayload>((id) => ({ method: 'explorer/query', id, session, model, query })),
-  rows: (session: number, model: string, query: number) => request<RowsPayload>((id) => ({ method: 'explorer/rows', id, session, model, query })),
+  query: (session: number, model: string, query: AnalysisQuery) => request<TensorPayload>('explorer/query/done', (id) => ({ method: 'explorer/query', id, session, model, query })),
+  rows: (session: number, model: string, query: number) => request<RowsPayload>('explorer/rows/done', (id) => ({ method: 'explorer/rows', id, session, model, query })),
   send,
 });
 
@@ -44,7 +47,7 @@ window.addEventListener('message', (event: MessageEvent) => {
     case 'explorer/query/done':
     case 'explorer/rows/done': {
       const p = pending.get(msg.id);
-      if (!p) return;
+      if (!p || p.kind !== msg.method) return;
       pending.delete(msg.id);
       clearTimeout(p.timer);
       if (msg.ok) p.resolve(msg.result);

@@ -37,7 +37,15 @@ const short = (s: string, n: number) => {
   const t = JSON.stringify(s).slice(1, -1);
   return t.length > n ? t.slice(0, n - 1) + '…' : t;
 };
-const cellRange = (c: number, P: number, T: number): [number, number] => [Math.floor((c * T) / P), Math.floor(((c + 1) * T) / P)];
+/** Tokens [first, end) pooled in cell c of P (the engine's pooling: cell c holds floor(cT/P) .. floor((c+1)T/P) − 1). */
+export const cellRange = (c: number, P: number, T: number): [number, number] => [Math.floor((c * T) / P), Math.floor(((c + 1) * T) / P)];
+/** The cell that holds token t: the inverse of cellRange. */
+export const cellOf = (t: number, P: number, T: number): number => Math.ceil(((t + 1) * P) / T) - 1;
+/** The canvas font for labels: a CSS variable does not resolve in ctx.font, so the theme's editor font is read. */
+export function labelFont(px: number): string {
+  const family = getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-family').trim() || 'monospace';
+  return `${px}px ${family}`;
+}
 /** 1, 2, 5, 10, 20, 50…: label steps a reader can count. */
 const niceStep = (n: number) => {
   let s = 1;
@@ -58,6 +66,7 @@ export class MapView {
   private cursor = { r: 0, c: 0 };
   private hover: { r: number; c: number } | undefined;
   private detailFor = '';
+  private detailTimer: ReturnType<typeof setTimeout> | undefined;
   private drag: { x: number; y: number; vx: number; vy: number; moved: boolean } | undefined;
   private peers: MapView[] = [];
   /** Milliseconds each of the last draws took (the browser suite reads them). */
@@ -86,7 +95,8 @@ export class MapView {
     );
     this.canvas.dataset.testid = testId;
     this.canvas.tabIndex = 0;
-    this.canvas.setAttribute('role', 'img');
+    // "application": screen readers pass the arrow keys through to the map's own cursor.
+    this.canvas.setAttribute('role', 'application');
     this.tip.className = 'tooltip';
     this.tip.hidden = true;
     this.tip.dataset.testid = `${testId}-tooltip`;
@@ -116,7 +126,7 @@ export class MapView {
     this.focusToken = t;
     if (t !== null && this.d) {
       // The editor's focus moves the map: its row comes into view.
-      const r = Math.floor((t * this.d.cells) / this.d.tokens);
+      const r = cellOf(t, this.d.cells, this.d.tokens);
       this.cursor = { r, c: Math.min(this.cursor.c, r) };
       this.reveal(r, this.cursor.c);
     }
@@ -244,7 +254,7 @@ export class MapView {
     ctx.strokeRect(LEFT - 0.5, TOP - 0.5, Math.min(plotW, (P - x) * s) + 1, Math.min(plotH, (P - y) * s) + 1);
     const cellRect = (r: number, c: number, inset = 0): [number, number, number, number] => [LEFT + (c - x) * s + inset, TOP + (r - y) * s + inset, Math.max(1, s - 2 * inset), Math.max(1, s - 2 * inset)];
     if (this.focusToken !== null && this.focusToken < d.tokens) {
-      const r = Math.floor((this.focusToken * P) / d.tokens);
+      const r = cellOf(this.focusToken, P, d.tokens);
       ctx.strokeStyle = p.focus;
       ctx.lineWidth = 1.5;
       ctx.strokeRect(LEFT - 0.5, TOP + (r - y) * s - 0.5, Math.min(plotW, (r + 1 - x) * s) + 1, Math.max(1, s) + 1);
@@ -271,7 +281,7 @@ export class MapView {
     const pooled = P < d.tokens;
     const step = niceStep(Math.ceil(LABEL_PX / s));
     const full = step === 1 && !pooled;
-    ctx.font = `${Math.min(12, Math.max(9, s - 1))}px var(--vscode-editor-font-family, monospace)`;
+    ctx.font = labelFont(Math.min(12, Math.max(9, Math.floor(s - 1))));
     ctx.textBaseline = 'middle';
     const text = (i: number) => {
       const [a, b] = cellRange(i, P, d.tokens);
@@ -284,7 +294,7 @@ export class MapView {
     for (let r = first(Math.floor(y)); r < Math.min(P, y + plotH / s); r += step) {
       const cy = TOP + (r - y + 0.5) * s;
       if (cy < TOP) continue;
-      ctx.fillStyle = this.focusToken !== null && Math.floor((this.focusToken * P) / d.tokens) === r ? fg : full ? fg : muted;
+      ctx.fillStyle = this.focusToken !== null && cellOf(this.focusToken, P, d.tokens) === r ? fg : full ? fg : muted;
       ctx.fillText(text(r), LEFT - 4, cy);
     }
     ctx.textAlign = 'left';
@@ -343,12 +353,20 @@ export class MapView {
     }
     const key = `${r}/${c}`;
     this.detailFor = key;
+    clearTimeout(this.detailTimer);
     if (c > r || d.cells < d.tokens) return;
-    void this.host.detail(Math.floor((r * d.tokens) / d.cells), Math.floor((c * d.tokens) / d.cells)).then((extra) => {
-      if (!extra || this.detailFor !== key) return;
-      this.readout.textContent = `${base} · ${extra}`;
-      this.tip.textContent = `${base}\n${extra}`;
-    });
+    // Asked once the pointer rests: a sweep across the map must not queue a row request per cell in the side panel.
+    this.detailTimer = setTimeout(() => {
+      if (this.detailFor !== key) return;
+      void this.host.detail(r, c).then(
+        (extra) => {
+          if (!extra || this.detailFor !== key) return;
+          this.readout.textContent = `${base} · ${extra}`;
+          this.tip.textContent = `${base}\n${extra}`;
+        },
+        () => undefined, // a newer analysis replaced this one: the tooltip keeps what it has
+      );
+    }, 150);
   }
 
   private listen(): void {
@@ -404,10 +422,16 @@ export class MapView {
       'wheel',
       (e) => {
         if (!this.d) return;
-        e.preventDefault();
-        if (e.ctrlKey || e.metaKey) this.zoomBy(e.deltaY < 0 ? 1.25 : 0.8, local(e));
-        else if (e.shiftKey) this.panBy(e.deltaY, 0);
+        if (e.ctrlKey || e.metaKey) {
+          e.preventDefault();
+          this.zoomBy(e.deltaY < 0 ? 1.25 : 0.8, local(e));
+          return;
+        }
+        // The wheel pans the map while it can move; at its edges (and fitted) it scrolls the page as usual.
+        const before = `${this.view.x}/${this.view.y}`;
+        if (e.shiftKey) this.panBy(e.deltaY, 0);
         else this.panBy(e.deltaX, e.deltaY);
+        if (`${this.view.x}/${this.view.y}` !== before) e.preventDefault();
       },
       { passive: false },
     );

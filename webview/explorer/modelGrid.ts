@@ -29,7 +29,7 @@ export class ModelGrid {
   ) {
     this.root.className = 'model-grid';
     this.root.dataset.testid = testId;
-    this.root.setAttribute('role', 'grid');
+    this.root.setAttribute('role', 'group');
     this.root.setAttribute('aria-label', `${layers} layers × ${heads} heads: arrow keys move, Enter opens a head`);
     this.root.style.gridTemplateColumns = `auto repeat(${heads}, minmax(64px, 88px))`;
     this.root.append(document.createElement('span'));
@@ -114,7 +114,7 @@ export class ModelGrid {
       const l = Math.floor(i / this.heads);
       const h = i % this.heads;
       c.classList.toggle('selected', l === layer && (head === 'mean' || head === h));
-      c.setAttribute('aria-selected', String(l === layer && (head === 'mean' || head === h)));
+      c.setAttribute('aria-pressed', String(l === layer && (head === 'mean' || head === h)));
     });
   }
 }

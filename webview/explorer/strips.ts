@@ -7,6 +7,7 @@
  * how many keys are negative and how many exactly zero. Hover a key for its values, click it to focus its token.
  */
 import { colourOf, readPalette } from '../views/palette';
+import { labelFont } from './mapView';
 
 export interface Strip {
   id: string;
@@ -36,6 +37,8 @@ export class Strips {
   private scales: number[] = [];
   private cell = 0;
   private zoom = 1;
+  /** The key the keyboard reads (−1: none yet); drawn as a dashed column. */
+  private cursor = -1;
 
   constructor(
     readonly testId: string,
@@ -47,7 +50,7 @@ export class Strips {
     this.scroller.append(this.canvas);
     this.canvas.dataset.testid = testId;
     this.canvas.tabIndex = 0;
-    this.canvas.setAttribute('role', 'img');
+    this.canvas.setAttribute('role', 'application');
     this.tip.className = 'tooltip';
     this.tip.hidden = true;
     this.readout.className = 'readout muted';
@@ -76,8 +79,8 @@ export class Strips {
       const k = this.keyAt(e.clientX - this.canvas.getBoundingClientRect().left);
       if (k !== undefined) this.onFocus(k);
     });
-    let cursor = -1;
     this.canvas.addEventListener('keydown', (e) => {
+      let cursor = this.cursor;
       const n = this.labels.length;
       if (!n) return;
       if (e.key === 'ArrowRight') cursor = Math.min(this.query, cursor + 1);
@@ -87,6 +90,8 @@ export class Strips {
       else if ((e.key === 'Enter' || e.key === ' ') && cursor >= 0) this.onFocus(cursor);
       else return;
       e.preventDefault();
+      this.cursor = cursor;
+      this.draw();
       this.readout.textContent = this.describe(cursor);
       this.scroller.scrollLeft = Math.max(0, cursor * this.cell - this.scroller.clientWidth / 2);
     });
@@ -95,6 +100,7 @@ export class Strips {
   set(strips: Strip[], labels: string[], query: number): void {
     this.strips = strips;
     this.labels = labels;
+    if (query !== this.query) this.cursor = -1;
     this.query = query;
     // Scales from the largest |value| among the keys the query sees, the query itself excluded (it dwarfs the rest).
     const maxOf = (s: Strip) => {
@@ -157,12 +163,18 @@ export class Strips {
     });
     // Key labels, thinned to what fits; the query's own column outlined.
     ctx.fillStyle = p.muted;
-    ctx.font = '10px var(--vscode-editor-font-family, monospace)';
+    ctx.font = labelFont(10);
     ctx.textBaseline = 'middle';
     const step = Math.max(1, Math.ceil(48 / cw));
     for (let k = 0; k < n; k += step) ctx.fillText(cw >= 48 ? JSON.stringify(this.labels[k]).slice(1, 7) : String(k), k * cw + 1, LABEL_ROW / 2);
     ctx.strokeStyle = p.focus;
     ctx.strokeRect(this.query * cw + 0.5, LABEL_ROW + 0.5, Math.max(1, cw - 1), this.strips.length * ROW - 1);
+    if (this.cursor >= 0 && this.cursor <= this.query) {
+      ctx.setLineDash([2, 2]);
+      ctx.strokeStyle = p.foreground;
+      ctx.strokeRect(this.cursor * cw - 0.5, LABEL_ROW - 0.5, Math.max(1, cw) + 1, this.strips.length * ROW + 1);
+      ctx.setLineDash([]);
+    }
     this.canvas.setAttribute('aria-label', `query #${this.query}: ${this.strips.map((s) => s.name).join(', ')} over ${n} keys; arrow keys read a key, Enter focuses it`);
   }
 

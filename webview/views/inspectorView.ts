@@ -35,6 +35,10 @@ export class InspectorView {
   private readonly header = el('div', { class: 'inspector-header', 'data-testid': 'inspector-header' });
   private readonly measure = el('section', { class: 'measure', 'data-testid': 'measure' });
   private readonly body = el('div', { class: 'columns' });
+  /** Made once: the header is redrawn up to ten times a second, and a rebuilt button would lose the keyboard focus. */
+  private readonly openExplorer = el('button', { class: 'primary', 'data-testid': 'open-explorer', title: 'The selected head large, with labelled axes, DIFF’s decomposition and the twins side by side' }, 'Open Explorer');
+  private readonly titleRow = el('div', { class: 'title-row' }, el('h2', {}, 'Attention'), this.openExplorer);
+  private readonly facts = el('div', {});
 
   constructor(
     readonly root: HTMLElement,
@@ -44,6 +48,7 @@ export class InspectorView {
     private readonly sinceHostRequest: () => number,
   ) {
     root.append(this.header, this.measure, this.body);
+    this.openExplorer.addEventListener('click', () => this.send({ method: 'ui/openExplorer' }));
     this.update(null);
     // Theme changes restyle the CSS variables; redraw the canvases with the new colours.
     new MutationObserver(() => this.redrawAll()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
@@ -83,10 +88,9 @@ export class InspectorView {
 
   private renderHeader(s: PanelState): void {
     const focus = s.focus === null ? 'none (hover a token or move the cursor)' : `#${s.focus} ${JSON.stringify(s.labels[s.focus] ?? '')}`;
-    const open = el('button', { class: 'primary', 'data-testid': 'open-explorer', title: 'The selected head large, with labelled axes, DIFF’s decomposition and the twins side by side' }, 'Open Explorer');
-    open.addEventListener('click', () => this.send({ method: 'ui/openExplorer' }));
-    this.header.replaceChildren(
-      el('div', { class: 'title-row' }, el('h2', {}, 'Attention'), open),
+    // The title row stays in place (its button keeps the keyboard focus); only the facts are redrawn.
+    if (this.header.firstChild !== this.titleRow) this.header.replaceChildren(this.titleRow, this.facts);
+    this.facts.replaceChildren(
       el('table', { class: 'facts' },
         el('tr', {}, el('th', {}, 'Text'), el('td', { 'data-testid': 'source' }, s.source)),
         el('tr', {}, el('th', {}, 'Tokens'), el('td', { 'data-testid': 'tokens' }, String(s.labels.length))),

@@ -94,7 +94,15 @@ function listFiles(dir: string, out = new Map<string, string>()): Map<string, st
   return out;
 }
 
-const untitled = async (content: string, language?: string) => vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content, language }));
+/** A new untitled document shown in an editor; the editor is checked to hold that document (a CI run once got another). */
+const untitled = async (content: string, language?: string) => {
+  for (let attempt = 0; ; attempt++) {
+    const doc = await vscode.workspace.openTextDocument({ content, language });
+    const ed = await vscode.window.showTextDocument(doc);
+    if (ed.document === doc) return ed; // (its text may differ from `content`: VS Code normalises line ends)
+    if (attempt === 2) throw new Error(`showTextDocument gave an editor for ${ed.document.uri.toString()}, not the new untitled document ${doc.uri.toString()}`);
+  }
+};
 const tmpFile = (name: string, content: string) => {
   const dir = mkdtempSync(join(tmpdir(), 'attn-hostile-'));
   writeFileSync(join(dir, name), content);
