@@ -26,11 +26,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from bpe import Encoder  # noqa: E402
-from export_model import ours_manifest  # noqa: E402
+from export_model import PACKAGES, manifest  # noqa: E402  (export_model never imports this file)
 from model import LM, Config  # noqa: E402
 
 CACHE = os.path.join(HERE, ".cache")
-PACKAGES = {"diff-v1": "twin-diff", "softmax": "twin-softmax"}
 FIXTURE_TEXT = "def attend(query, keys):\n    # The answer is 42.\n    return softmax(query @ keys.T)\n"
 
 
@@ -63,22 +62,6 @@ def output_names(cfg: Config) -> list[str]:
         if cfg.attention == "diff-v1":
             names.append(f"row_scale_{l}")
     return names
-
-
-def manifest(cfg: Config, ck: dict, params: int, measured: dict) -> dict:
-    diff = cfg.attention == "diff-v1"
-    m = ours_manifest(cfg, params, PACKAGES[cfg.attention])
-    m.update({
-        "displayName": ("Twin DIFF" if diff else "Twin softmax") + f" ({cfg.n_layer} layers, d={cfg.d_model})",
-        "description": ("Differential-attention (DIFF V1) language model" if diff else "Softmax-attention language model")
-        + " trained by Attention Inspector on code and English prose; identical recipe to its twin.",
-        "twin": {"name": PACKAGES["softmax" if diff else "diff-v1"], "path": "../" + PACKAGES["softmax" if diff else "diff-v1"]},
-        "training": {"recipe": ck.get("recipe", {}), "contextTrained": ck.get("recipe", {}).get("seq"), "steps": ck["step"], "seconds": round(ck["elapsed_s"]),
-                     "tokens": ck["step"] * ck.get("recipe", {}).get("batch", 0) * ck.get("recipe", {}).get("seq", 0),
-                     "command": "python3 training/data.py && python3 training/bpe.py train && python3 training/bpe.py encode && python3 training/train.py --both && python3 training/export.py"},
-        "evaluation": {"heldOutLossNatsPerToken": ck.get("val_loss", {}), **measured},
-    })
-    return m
 
 
 EXPORT_CONTEXT = 8192  # RoPE tables are not learned: the graph takes up to 8192 tokens (training windows were 256)
