@@ -186,8 +186,9 @@ def manifest(cfg, ck: dict, params: int, measured: dict) -> dict:
         "twin": {"name": PACKAGES["softmax" if diff else "diff-v1"], "path": "../" + PACKAGES["softmax" if diff else "diff-v1"]},
         "training": {"recipe": ck.get("recipe", {}), "contextTrained": ck.get("recipe", {}).get("seq"), "steps": ck["step"], "seconds": round(ck["elapsed_s"]),
                      "tokens": ck["step"] * ck.get("recipe", {}).get("batch", 0) * ck.get("recipe", {}).get("seq", 0),
-                     "command": "python3 training/data.py && python3 training/bpe.py train && python3 training/bpe.py encode && python3 training/train.py --both && python3 training/export.py"},
-        "evaluation": {"heldOutLossNatsPerToken": ck.get("val_loss", {}), **measured},
+                     "command": "bash training/twins.sh && python3 training/export.py"},
+        "evaluation": {"heldOutLossNatsPerToken": ck.get("val_loss", {}),
+                       **{k: v for k, v in measured.items() if k not in ("config", "recipe", "checkpoint", "heldOutLoss")}},
     })
     return m
 

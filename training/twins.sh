@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The twins' full recipe, in the background, resumable:
+#   corpus -> token streams -> for each seed, both twins side by side (one core and one thread each) -> measurements.
+#
+#   bash training/twins.sh                 # starts in the background and returns; follow training/.cache/twins.log
+#   bash training/twins.sh --fg            # the same in the foreground
+#   STEPS=600 SEEDS="1" bash training/twins.sh --fg      # a shorter run (any of STEPS, SEEDS, CORES, MODEL, RUN)
+#
+# Rerunning it (after a crash, a reboot or a kill) skips what is done and continues training from the checkpoints
+# (train.py --resume; a finished twin is skipped). Per-twin logs: training/.cache/<RUN>/train_<attention>-s<seed>.log;
+# checkpoints: training/.cache/ckpt/<RUN>/<attention>-s<seed>.pt; measurements: training/.cache/<RUN>/measurements.json.
+# Then, once: python3 training/export.py && python3 training/model_card.py (packages, fixtures and MODEL_CARD.md).
+#
+# Budget (measured on this 2-core machine, float32, one thread per twin, another job on the machine): the 4 x 128
+# model at 16 x 512 tokens per step takes about 6.9 s per step (DIFF) and 5.3 s (softmax), so DIFF paces each pair.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+mkdir -p training/.cache
+if [ "${1:-}" != "--fg" ]; then
+  nohup bash "$0" --fg >> training/.cache/twins.log 2>&1 < /dev/null &
+  echo "twins.sh running in the background (pid $!); log: training/.cache/twins.log"
+  exit 0
+fi
+PY=/usr/bin/python3
+STEPS="${STEPS:-650}"        # per twin and seed: 650 x 16 x 512 = 5.3 M tokens, about 75 min per pair (see above)
+SEEDS="${SEEDS:-1 2}"        # pairs run one after the other: two seeds, about 2.5 h in all
+CORES="${CORES:-0,1}"        # the two twins of a pair, one core each
+RUN="${RUN:-}"               # a subfolder of .cache/ckpt for the checkpoints (empty: the shipped location)
+MODEL="${MODEL:-}"           # JSON overrides of train.py's model shape, e.g. '{"n_layer": 2}'
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+if ! $PY -c "import torch, onnx, numpy, regex" 2>/dev/null; then
+  echo "install: apt-get install python3-torch python3-onnx python3-numpy python3-regex libopenblas0-pthread" >&2; exit 1
+fi
+# Without OpenBLAS torch falls back to a reference BLAS here, about 8x slower (150 tokens/s instead of 1,200).
+if [ ! -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ]; then
+  if [ "$(id -u)" = "0" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread
+  else echo "install libopenblas0-pthread (apt-get): torch is about 8x slower without it" >&2; exit 1; fi
+fi
+[ -d node_modules/typescript ] || npm ci --ignore-scripts --no-audit --no-fund   # the corpus includes TypeScript's lib files
+t() { local s=$SECONDS; echo "[twins $(date -u +%FT%TZ)] $*"; "$@"; echo "[twins] $* took $((SECONDS - s)) s"; }
+[ -s training/.cache/corpus/train.jsonl ] || t $PY training/data.py
+# The packages keep the shipped tokenizer (fixtures and tests use it); bpe.py train would learn a slightly different one.
+[ -s training/.cache/tokenizer.json ] || cp media/models/twin-diff/tokenizer.json training/.cache/tokenizer.json
+[ -s training/.cache/tokens/train.bin ] || t $PY training/bpe.py encode
+for s in $SEEDS; do
+  t $PY training/train.py --both --seed "$s" --steps "$STEPS" --cores "$CORES" --resume ${RUN:+--run "$RUN"} ${MODEL:+--model "$MODEL"}
+done
+t taskset -c "${CORES%%,*}" $PY training/measure.py ${RUN:+--run "$RUN"}
+echo "[twins $(date -u +%FT%TZ)] done; next: python3 training/export.py && python3 training/model_card.py"
