@@ -37,11 +37,11 @@ CACHE = os.path.join(HERE, ".cache")
 
 # ---- the recipe (defaults) ------------------------------------------------------------------------------------
 SEED = 1
-BATCH = 16           # sequences per step
+BATCH = 8            # sequences per step (small batches, many updates: in-context skills appear after many steps)
 SEQ = 512            # tokens per sequence
-TASK_SEQS = 6        # of BATCH: in-context task documents (37.5 % of the tokens)
-FILE_START_SEQS = 3  # of the rest: windows that start at the top of a code file
-STEPS = 3000         # see RECIPE in twins.sh for the measured time per step
+TASK_SEQS = 3        # of BATCH: in-context task documents (37.5 % of the tokens)
+FILE_START_SEQS = 2  # of the rest: windows that start at the top of a code file
+STEPS = 2300         # 9.4 M tokens per twin; about 3.5 s per step for DIFF here, so one pair in about 2.2 h (twins.sh)
 LR = 2e-3
 MIN_LR = 2e-4
 WARMUP = 100
@@ -115,6 +115,24 @@ def evaluate(model: LM) -> dict:
     return out
 
 
+@torch.no_grad()
+def copy_probe(model: LM, cases: int = 8, n: int = 100) -> dict:
+    """Loss on the first and second copy of n random ids (measure.py's test, fewer cases): logged at each checkpoint,
+    so a run shows when copying appears."""
+    model.eval()
+    rng = np.random.default_rng(4242)
+    first, second = [], []
+    for _ in range(cases):
+        span = rng.integers(1, model.cfg.vocab_size, size=n).tolist()
+        ids = torch.tensor([[0] + span + span])
+        logits, _ = model(ids[:, :-1])
+        nll = torch.nn.functional.cross_entropy(logits[0].float(), ids[0, 1:], reduction="none")
+        first.append(float(nll[1:n].mean()))
+        second.append(float(nll[n:2 * n].mean()))
+    model.train()
+    return {"first": round(float(np.mean(first)), 3), "second": round(float(np.mean(second)), 3)}
+
+
 def ckpt_path(run: str, attention: str, seed: int) -> str:
     return os.path.join(CACHE, "ckpt", run, f"{attention}-s{seed}.pt")
 
@@ -171,6 +189,7 @@ def train_one(a):
             print(f"step {step} loss {loss.item():.4f} lr {get_lr(step, steps):.2e} elapsed {el:.0f}s "
                   f"tok/s {(step + 1 - start) * BATCH * SEQ / (time.time() - t0):.0f}", file=log, flush=True)
         if (step + 1) % a.ckpt_every == 0 or step == steps - 1:
+            print(f"step {step + 1} copy {json.dumps(copy_probe(model))}", file=log, flush=True)
             tmp = path + ".tmp"
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step + 1,
                         "elapsed_s": elapsed + time.time() - t0, "config": config_dict(cfg), "recipe": recipe}, tmp)
