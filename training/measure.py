@@ -17,7 +17,8 @@ For each twin and seed (checkpoint <attention>-s<seed>.pt):
 - the paper's Figure 1 at the query row, every layer and head: answer mass (the value's tokens where the fact was
   stated), noise mass (the context minus the answer, the question's tokens and the first token), first-token mass;
   for DIFF the row A1 - lambda*A2 divided by (1 - lambda) so that it sums to 1 like a softmax row (signed sums).
-  Averaged over heads, layers and documents (with the fact present); also per layer.
+  Averaged over heads, layers and documents (with the fact present); also per layer. Also the unsigned masses (sums
+  of |a|), since a DIFF row's signed noise can be small by cancellation alone.
 - held-out loss on code and prose (train.py computes it at the end: 65,536 tokens per domain, training-length windows);
 - lambda per layer; share of negative entries of A1 - lambda*A2 on the causal part and top-1/10/100 |attention logit|
   (scale * q.k, every layer and (sub-)head) on WINDOWS held-out windows of code and prose of 512 tokens.
@@ -96,11 +97,11 @@ def forward_rows(lm: LM, ids: list[int], query: int):
 def retrieval(lm: LM, cases: dict) -> dict:
     L = lm.cfg.n_layer
     out = {}
-    tot = {"answer": np.zeros(L), "noise": np.zeros(L), "first": np.zeros(L), "question": np.zeros(L)}
+    tot = {k: np.zeros(L) for k in ("answer", "noise", "first", "question", "answerAbs", "noiseAbs")}
     n_all = 0
     for (lo, hi), docs in cases.items():
         top1 = whole = top1_wo = whole_wo = 0
-        masses = {"answer": np.zeros(L), "noise": np.zeros(L), "first": np.zeros(L), "question": np.zeros(L)}
+        masses = {k: np.zeros(L) for k in tot}
         for c in docs:
             ans_ids = c["answer_ids"]
             ids = c["ids"] + ans_ids[:-1]  # teacher forcing: the answer's tokens after the query
@@ -118,6 +119,9 @@ def retrieval(lm: LM, cases: dict) -> dict:
                 masses["question"][l] += float(qm.mean())
                 masses["first"][l] += float(fm.mean())
                 masses["noise"][l] += float(nm.mean())
+                ab = a.abs()  # unsigned: a DIFF row's signed noise can be near 0 by cancellation alone
+                masses["answerAbs"][l] += float(ab[:, c["answer"]].sum(-1).mean())
+                masses["noiseAbs"][l] += float((ab.sum(-1) - ab[:, c["answer"]].sum(-1) - ab[:, c["question"]].sum(-1) - ab[:, 0]).mean())
             ids_wo = c["ids_without"] + ans_ids[:-1]
             q_wo = len(c["ids_without"]) - 1
             lg, _ = lm(torch.tensor([ids_wo]))
@@ -141,6 +145,7 @@ def retrieval(lm: LM, cases: dict) -> dict:
                "wholeAnswerWithoutFact": sum(x["wholeAnswerWithoutFact"] * x["documents"] for x in b) / n_all,
                "answerMass": float(tot["answer"].mean() / n_all), "noiseMass": float(tot["noise"].mean() / n_all),
                "firstTokenMass": float(tot["first"].mean() / n_all), "questionMass": float(tot["question"].mean() / n_all),
+               "answerAbsMass": float(tot["answerAbs"].mean() / n_all), "noiseAbsMass": float(tot["noiseAbs"].mean() / n_all),
                "perLayer": {k: (v / n_all).tolist() for k, v in tot.items()}}
     return {**summary, "byDistance": out}
 
