@@ -274,10 +274,13 @@ class Tasks:
 
     KINDS = (("copy_random", 0.3), ("copy_text", 0.2), ("facts", 0.35), ("identifiers", 0.15))
 
-    def sequence(self, rng, length: int) -> list[int]:
+    # the curriculum's first steps (train.py --curriculum): mostly copying, which small models otherwise learn late
+    COPY_FIRST = (("copy_random", 0.6), ("copy_text", 0.2), ("facts", 0.15), ("identifiers", 0.05))
+
+    def sequence(self, rng, length: int, kinds=None) -> list[int]:
         """`length` tokens of task documents, packed; the last one is cut at the end."""
         out: list[int] = []
-        names, p = zip(*self.KINDS)
+        names, p = zip(*(kinds or self.KINDS))
         while len(out) < length:
             budget = length - len(out)
             kind = names[rng.choice(len(names), p=np.array(p) / sum(p))] if budget >= 64 else "copy_random"

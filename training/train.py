@@ -48,6 +48,7 @@ WARMUP = 100
 WEIGHT_DECAY = 0.1
 GRAD_CLIP = 1.0
 EVAL_TOKENS = 65536  # per validation domain
+CURRICULUM = 0       # steps at the start whose batches are all task documents, mostly copying (--curriculum)
 BF16 = False         # bf16 autocast: about 2x faster on CPUs with native bf16, but 7x slower on this machine's (AVX2 only)
 MODEL = dict(n_layer=4, d_model=128, n_head=4, head_dim=32, mlp_hidden=352)
 
@@ -80,9 +81,13 @@ class Batches:
     def __call__(self, step: int):
         rng = np.random.default_rng([self.seed, step])
         rows = []
-        for _ in range(TASK_SEQS):
-            rows.append(np.asarray(self.tasks.sequence(rng, SEQ + 1), dtype=np.int64))
-        for i in range(BATCH - TASK_SEQS):
+        if step < CURRICULUM:  # first steps: every sequence is tasks, mostly copying (tasks.Tasks.COPY_FIRST)
+            for _ in range(BATCH):
+                rows.append(np.asarray(self.tasks.sequence(rng, SEQ + 1, self.tasks.COPY_FIRST), dtype=np.int64))
+        else:
+            for _ in range(TASK_SEQS):
+                rows.append(np.asarray(self.tasks.sequence(rng, SEQ + 1), dtype=np.int64))
+        for i in range(BATCH - len(rows)):
             if i < FILE_START_SEQS:
                 s = int(self.code_starts[rng.integers(len(self.code_starts))])
             else:
@@ -138,7 +143,7 @@ def ckpt_path(run: str, attention: str, seed: int) -> str:
 
 
 def train_one(a):
-    global BATCH, TASK_SEQS, FILE_START_SEQS, LR, MIN_LR, BF16
+    global BATCH, TASK_SEQS, FILE_START_SEQS, LR, MIN_LR, BF16, CURRICULUM
     torch.set_num_threads(a.threads)
     attention, seed, steps = a.attention, a.seed, a.steps
     data_seed = a.data_seed if a.data_seed is not None else seed
@@ -165,9 +170,10 @@ def train_one(a):
         data_seed = ck["recipe"]["data_seed"]
         r = ck["recipe"]  # a resumed run keeps its recipe
         BATCH, TASK_SEQS, FILE_START_SEQS, LR, MIN_LR = r["batch"], r["task_seqs"], r["file_start_seqs"], r["lr"], r["min_lr"]
+        CURRICULUM = r.get("curriculum", 0)
     batches = Batches(data_seed)
     recipe = {"seed": seed, "data_seed": data_seed, "batch": BATCH, "seq": SEQ, "task_seqs": TASK_SEQS,
-              "file_start_seqs": FILE_START_SEQS, "steps": steps, "lr": LR, "min_lr": MIN_LR, "threads": a.threads, "bf16": BF16}
+              "file_start_seqs": FILE_START_SEQS, "steps": steps, "lr": LR, "min_lr": MIN_LR, "threads": a.threads, "bf16": BF16, "curriculum": CURRICULUM}
     logdir = os.path.join(CACHE, a.run)
     os.makedirs(logdir, exist_ok=True)
     log = open(os.path.join(logdir, f"train_{attention}-s{seed}.log"), "a")
@@ -203,7 +209,7 @@ def train_one(a):
 
 
 def main():
-    global BATCH, TASK_SEQS, FILE_START_SEQS, LR, MIN_LR, BF16
+    global BATCH, TASK_SEQS, FILE_START_SEQS, LR, MIN_LR, BF16, CURRICULUM
     ap = argparse.ArgumentParser()
     ap.add_argument("--attention", choices=["diff-v1", "softmax"])
     ap.add_argument("--both", action="store_true", help="both twins side by side, one process each")
@@ -216,6 +222,7 @@ def main():
     ap.add_argument("--task-seqs", type=int, default=TASK_SEQS, help="of --batch: task sequences")
     ap.add_argument("--file-start-seqs", type=int, default=FILE_START_SEQS)
     ap.add_argument("--lr", type=float, default=LR, help="peak learning rate (the floor is a tenth)")
+    ap.add_argument("--curriculum", type=int, default=CURRICULUM, help="first steps: all task documents, mostly copying")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (only where the CPU has native bf16)")
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--resume", action="store_true")
@@ -223,7 +230,7 @@ def main():
     ap.add_argument("--cores", default=None, help="with --both: pin the twins to these cores, e.g. 0,1")
     a = ap.parse_args()
     BATCH, TASK_SEQS, FILE_START_SEQS, LR, MIN_LR = a.batch, a.task_seqs, a.file_start_seqs, a.lr, a.lr / 10
-    BF16 = a.bf16
+    BF16, CURRICULUM = a.bf16, a.curriculum
     if a.both:
         t0 = time.time()
         cores = a.cores.split(",") if a.cores else None
@@ -232,7 +239,7 @@ def main():
             cmd = [sys.executable, __file__, "--attention", att, "--steps", str(a.steps), "--seed", str(a.seed),
                    "--run", a.run, "--ckpt-every", str(a.ckpt_every), "--threads", str(a.threads)]
             cmd += ["--batch", str(a.batch), "--task-seqs", str(a.task_seqs), "--file-start-seqs", str(a.file_start_seqs), "--lr", str(a.lr)]
-            cmd += (["--resume"] if a.resume else []) + (["--bf16"] if a.bf16 else []) + (["--model", a.model] if a.model else [])
+            cmd += ["--curriculum", str(a.curriculum)] + (["--resume"] if a.resume else []) + (["--bf16"] if a.bf16 else []) + (["--model", a.model] if a.model else [])
             cmd += ["--data-seed", str(a.data_seed)] if a.data_seed is not None else []
             if cores:
                 cmd = ["taskset", "-c", cores[i % len(cores)]] + cmd
