@@ -1,4 +1,4 @@
-"""Deterministic corpus builder: source code and English prose with clear licences, plus synthetic key-value retrieval.
+"""Deterministic corpus builder: source code and English prose with clear licences.
 
     python3 training/data.py            # writes training/.cache/corpus/{train,val}.jsonl (about 50 MB of text)
 
@@ -9,7 +9,9 @@ postgresql-doc-15) and the Jargon File (Debian jargon-text). Debian packages are
 and unpacked with `dpkg-deb -x`; nothing is installed.
 
 Held-out split by document: a document is held out when sha1(path) mod 100 < 2. Each document is a JSON line
-{"id", "domain": "code" | "prose" | "kv", "text"}. Order is sorted by id and then shuffled with a fixed seed.
+{"id", "domain": "code" | "prose", "text"}. Order is sorted by id and then shuffled with a fixed seed.
+The in-context tasks (copying, retrieval, long-range identifiers) are generated separately, in token space, by
+training/tasks.py from these documents' token streams.
 """
 from __future__ import annotations
 
@@ -29,7 +31,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CACHE = os.path.join(HERE, ".cache")
 DEBS = ["python3.11-doc", "git-doc", "postgresql-doc-15", "jargon-text"]
-KV_SHARE = 0.05  # share of the corpus, in characters, that is synthetic key-value retrieval
 SEED = 1234
 
 
@@ -124,41 +125,6 @@ def documents(debs: str):
         yield f"jargon/{n:04d}", "prose", "\n".join(chunk)
 
 
-# ---- synthetic key-value retrieval ---------------------------------------------------------------------------
-
-SUBJECTS = ["north gate", "backup server", "staging cluster", "lab printer", "archive vault", "release branch", "build robot",
-            "side door", "test rig", "cold storage", "data pipeline", "mail relay", "VPN bridge", "red team", "night shift"]
-ATTRS = ["access code", "owner", "port", "passphrase", "ticket number", "room", "version tag", "contact"]
-WORDS = ["amber", "kestrel", "falcon", "cobalt", "maple", "quartz", "harbor", "ember", "willow", "zephyr", "orchid",
-         "granite", "lumen", "tundra", "saffron", "nimbus", "cedar", "onyx", "pike", "rowan"]
-
-
-def kv_value(rng: random.Random, attr: str) -> str:
-    if attr in ("port", "ticket number", "room"):
-        return str(rng.randint(100, 99999))
-    if attr == "version tag":
-        return f"v{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 99)}"
-    return f"{rng.choice(WORDS)}-{rng.randint(10, 9999)}"
-
-
-def kv_document(rng: random.Random, filler_pool: list[str]) -> str:
-    """Facts stated early, a long stretch of unrelated text, then a question about one fact and its answer."""
-    facts = []
-    used = set()
-    while len(facts) < rng.randint(2, 5):
-        s, a = rng.choice(SUBJECTS), rng.choice(ATTRS)
-        if (s, a) in used:
-            continue
-        used.add((s, a))
-        facts.append((s, a, kv_value(rng, a)))
-    lines = [f"The {a} for the {s} is {v}." for s, a, v in facts]
-    filler = []
-    while sum(map(len, filler)) < rng.randint(150, 600):  # most documents fit the 256-token training window
-        filler.append(rng.choice(filler_pool))
-    s, a, v = rng.choice(facts)
-    return "\n".join(lines) + "\n\n" + "\n".join(filler) + f"\n\nQuestion: What is the {a} for the {s}?\nAnswer: {v}\n"
-
-
 def main():
     out = os.path.join(CACHE, "corpus")
     os.makedirs(out, exist_ok=True)
@@ -166,15 +132,6 @@ def main():
     docs = list(documents(debs))
     docs = [(i, d, t) for i, d, t in docs if t.strip()]
     rng = random.Random(SEED)
-    filler_pool = [l.strip() for _, d, t in docs if d == "prose" for l in t.split("\n") if 40 <= len(l.strip()) <= 200]
-    filler_pool.sort()
-    total = sum(len(t) for _, _, t in docs)
-    kv_chars, n = 0, 0
-    while kv_chars < KV_SHARE * total / (1 - KV_SHARE):
-        t = kv_document(rng, filler_pool)
-        docs.append((f"kv/{n:06d}", "kv", t))
-        kv_chars += len(t)
-        n += 1
     docs.sort(key=lambda x: x[0])
     rng.shuffle(docs)
     stats = {}

@@ -1,6 +1,6 @@
 """Exports the trained twins to ONNX model packages and writes the test fixtures.
 
-    python3 training/export.py        # .cache/ckpt/{diff-v1,softmax}.pt -> media/models/twin-{diff,softmax}/
+    python3 training/export.py        # .cache/ckpt/{diff-v1,softmax}-s<shipSeed>.pt -> media/models/twin-{diff,softmax}/
 
 Each graph (opset 17, dynamic sequence length) takes input_ids int64 [1, T] and outputs:
   logits            [1, T, vocab]
@@ -26,11 +26,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from bpe import Encoder  # noqa: E402
-from export_model import ours_manifest  # noqa: E402
+from export_model import PACKAGES, manifest  # noqa: E402  (export_model never imports this file)
 from model import LM, Config  # noqa: E402
 
 CACHE = os.path.join(HERE, ".cache")
-PACKAGES = {"diff-v1": "twin-diff", "softmax": "twin-softmax"}
 FIXTURE_TEXT = "def attend(query, keys):\n    # The answer is 42.\n    return softmax(query @ keys.T)\n"
 
 
@@ -65,27 +64,11 @@ def output_names(cfg: Config) -> list[str]:
     return names
 
 
-def manifest(cfg: Config, ck: dict, params: int, measured: dict) -> dict:
-    diff = cfg.attention == "diff-v1"
-    m = ours_manifest(cfg, params, PACKAGES[cfg.attention])
-    m.update({
-        "displayName": ("Twin DIFF" if diff else "Twin softmax") + f" ({cfg.n_layer} layers, d={cfg.d_model})",
-        "description": ("Differential-attention (DIFF V1) language model" if diff else "Softmax-attention language model")
-        + " trained by Attention Inspector on code and English prose; identical recipe to its twin.",
-        "twin": {"name": PACKAGES["softmax" if diff else "diff-v1"], "path": "../" + PACKAGES["softmax" if diff else "diff-v1"]},
-        "training": {"recipe": ck.get("recipe", {}), "contextTrained": ck.get("recipe", {}).get("seq"), "steps": ck["step"], "seconds": round(ck["elapsed_s"]),
-                     "tokens": ck["step"] * ck.get("recipe", {}).get("batch", 0) * ck.get("recipe", {}).get("seq", 0),
-                     "command": "python3 training/data.py && python3 training/bpe.py train && python3 training/bpe.py encode && python3 training/train.py --both && python3 training/export.py"},
-        "evaluation": {"heldOutLossNatsPerToken": ck.get("val_loss", {}), **measured},
-    })
-    return m
+EXPORT_CONTEXT = 8192  # RoPE tables are not learned: the graph takes up to 8192 tokens (longer than the training windows)
 
 
-EXPORT_CONTEXT = 8192  # RoPE tables are not learned: the graph takes up to 8192 tokens (training windows were 256)
-
-
-def load(att: str) -> tuple[LM, dict]:
-    ck = torch.load(os.path.join(CACHE, "ckpt", f"{att}.pt"))
+def load(att: str, seed: int) -> tuple[LM, dict]:
+    ck = torch.load(os.path.join(CACHE, "ckpt", f"{att}-s{seed}.pt"))
     cfg = Config(**{**ck["config"], "max_seq_len": EXPORT_CONTEXT})
     lm = LM(cfg)
     lm.load_state_dict(ck["model"])
@@ -120,15 +103,22 @@ def fixture(lm: LM, ids: list[int]) -> dict:
 
 
 def main():
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seed", type=int, default=None, help="which seed's checkpoints ship (default: measurements.json's shipSeed, else 1)")
+    a = ap.parse_args()
     enc = Encoder(os.path.join(CACHE, "tokenizer.json"))
     ids = enc.encode(FIXTURE_TEXT)
     measured_all = {}
     mpath = os.path.join(CACHE, "measurements.json")
     if os.path.exists(mpath):
         measured_all = json.load(open(mpath))
+    seed = a.seed if a.seed is not None else int(measured_all.get("shipSeed", 1))
+    if a.seed is not None and str(a.seed) != str(measured_all.get("shipSeed", a.seed)):
+        sys.exit(f"--seed {a.seed} is not measurements.json's shipSeed {measured_all.get('shipSeed')}: rerun measure.py --ship-seed {a.seed}")
     os.makedirs(os.path.join(ROOT, "test", "fixtures", "models"), exist_ok=True)
     for att, pkg in PACKAGES.items():
-        lm, ck = load(att)
+        lm, ck = load(att, seed)
         out = os.path.join(ROOT, "media", "models", pkg)
         os.makedirs(out, exist_ok=True)
         names = output_names(lm.cfg)

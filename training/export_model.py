@@ -151,7 +151,6 @@ def ours(args) -> tuple[Spec, str]:
             if key in src:
                 m[key] = src[key]
     else:
-        from export import manifest  # the training pipeline's manifest: with training and evaluation figures
         m = manifest(cfg, ck, lm.num_params(), {})
     return Spec(lm, run, m, reference), tokenizer
 
@@ -169,6 +168,28 @@ def ours_manifest(cfg, params: int, name: str) -> dict:
     if diff:
         m["lambdaInit"] = [lambda_init_for(l) for l in range(cfg.n_layer)]
         m["outputs"]["rowScale"] = {"name": "row_scale_{layer}", "layout": ["batch", "head", "token"]}
+    return m
+
+
+PACKAGES = {"diff-v1": "twin-diff", "softmax": "twin-softmax"}
+
+
+def manifest(cfg, ck: dict, params: int, measured: dict) -> dict:
+    """The training pipeline's manifest for a twin checkpoint: the package structure plus training and evaluation figures.
+    export.py (the bundled packages) and `ours --checkpoint` both use it; this module never imports export.py."""
+    diff = cfg.attention == "diff-v1"
+    m = ours_manifest(cfg, params, PACKAGES[cfg.attention])
+    m.update({
+        "displayName": ("Twin DIFF" if diff else "Twin softmax") + f" ({cfg.n_layer} layers, d={cfg.d_model})",
+        "description": ("Differential-attention (DIFF V1) language model" if diff else "Softmax-attention language model")
+        + " trained by Attention Inspector on code and English prose; identical recipe to its twin.",
+        "twin": {"name": PACKAGES["softmax" if diff else "diff-v1"], "path": "../" + PACKAGES["softmax" if diff else "diff-v1"]},
+        "training": {"recipe": ck.get("recipe", {}), "contextTrained": ck.get("recipe", {}).get("seq"), "steps": ck["step"], "seconds": round(ck["elapsed_s"]),
+                     "tokens": ck["step"] * ck.get("recipe", {}).get("batch", 0) * ck.get("recipe", {}).get("seq", 0),
+                     "command": "bash training/twins.sh && python3 training/export.py"},
+        "evaluation": {"heldOutLossNatsPerToken": ck.get("val_loss", {}),
+                       **{k: v for k, v in measured.items() if k not in ("config", "recipe", "checkpoint", "heldOutLoss")}},
+    })
     return m
 
 

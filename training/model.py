@@ -66,8 +66,7 @@ def rope_tables(head_dim: int, max_len: int, theta: float):
 
 def apply_rope(x, cos, sin):
     """Interleaved (GPT-J) RoPE: rotates pairs (2j, 2j+1). x: (B, n, T, d); cos/sin: (T, d/2)."""
-    x1 = x[..., 0::2]
-    x2 = x[..., 1::2]
+    x1, x2 = x.reshape(*x.shape[:-1], -1, 2).unbind(-1)  # x[..., 0::2], x[..., 1::2] (unbind: a cheap backward)
     r1 = x1 * cos - x2 * sin
     r2 = x1 * sin + x2 * cos
     return torch.stack((r1, r2), dim=-1).flatten(-2)
@@ -112,7 +111,8 @@ class Attention(nn.Module):
             v = self.wv(x).view(B, T, h, 2 * d).transpose(1, 2)  # (B, h, T, 2d)
             probs = probs.view(B, h, 2, T, T)  # sub-head 2i -> A1 of head i, 2i+1 -> A2
             lam = self.lam()
-            a = probs[:, :, 0] - lam * probs[:, :, 1]  # (B, h, T, T), rows sum to 1 - lambda
+            p1, p2 = probs.unbind(2)  # = probs[:, :, 0], probs[:, :, 1]; unbind's backward avoids two zero-filled T x T copies
+            a = p1 - lam * p2  # (B, h, T, T), rows sum to 1 - lambda
             o = a @ v  # (B, h, T, 2d)
             rms = torch.rsqrt(o.float().pow(2).mean(-1, keepdim=True) + self.subln.eps).to(o.dtype)  # (B, h, T, 1)
             o = o * rms * self.subln.weight * (1 - self.lambda_init)
@@ -199,6 +199,29 @@ class LM(nn.Module):
             return logits, None
         loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.view(-1))
         return logits, loss
+
+
+def init_identical(model: LM, seed: int) -> LM:
+    """Re-initialises every parameter from a generator seeded by (seed, parameter name), so that the DIFF model and its
+    softmax twin start from identical tensors wherever a name and shape are shared (embedding, Q/K/V/O projections,
+    MLPs, norms); only DIFF's own tensors (lambda vectors, per-head norm gains) differ, and they draw from their own
+    streams. The distributions are those of LM.__init__: N(0, 0.02) for projections and the embedding, N(0, 0.02 /
+    sqrt(2 n_layer)) for the residual outputs (attn.wo, mlp.w2), N(0, 0.1) for the lambda vectors, ones for norm gains."""
+    import zlib
+    L = model.cfg.n_layer
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            g = torch.Generator().manual_seed(zlib.crc32(f"{seed}:{name}".encode()))
+            leaf = name.split(".")[-2] + "." + name.split(".")[-1] if "." in name else name
+            if name.endswith(("norm1.weight", "norm2.weight", "subln.weight")) or name == "norm.weight":
+                p.fill_(1.0)
+            elif ".lambda_" in name:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+            elif leaf in ("wo.weight", "w2.weight"):
+                p.copy_(torch.randn(p.shape, generator=g) * (0.02 / math.sqrt(2 * L)))
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.02)
+    return model
 
 
 def config_dict(cfg: Config) -> dict:
