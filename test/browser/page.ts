@@ -389,6 +389,9 @@ it('explorer map: row = query, column = key; positive cells warm, negative cool,
     assert(b1 > r1 + 40, `negative cell is cool: rgb ${at(10, 1)}`);
     assert(at(2, 9).join() === bg.join(), `a key after the query is masked (background ${bg}): ${at(2, 9)}`);
     assert(v.describe(10, 1).includes('query #10 "tok10" → key #1 "tok1": weight -'), v.describe(10, 1));
+    // Labels use the theme's editor font (here the fallback): a CSS variable in ctx.font would be dropped for 10px sans-serif.
+    const font = c.getContext('2d')!.font;
+    assert(/monospace/.test(font), `label font ${font}`);
     // A click on a cell focuses its query token.
     const rect = c.getBoundingClientRect();
     const opts = { clientX: rect.left + 100 + 3.5 * s, clientY: rect.top + 76 + 7.5 * s, bubbles: true, pointerId: 1 };

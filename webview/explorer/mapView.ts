@@ -5,7 +5,7 @@
  * or the keyboard cursor; click (or Enter) focuses the row's token in the editor; zoom with Ctrl+wheel, +/−/0 or the
  * buttons, pan by dragging, with the wheel or the arrow keys. Views of the twins can be linked to move together.
  */
-import { readPalette } from '../views/palette';
+import { labelFont, readPalette } from '../views/palette';
 import { levelColours } from './levelColours';
 import { rasterize } from './raster';
 
@@ -41,11 +41,7 @@ const short = (s: string, n: number) => {
 export const cellRange = (c: number, P: number, T: number): [number, number] => [Math.floor((c * T) / P), Math.floor(((c + 1) * T) / P)];
 /** The cell that holds token t: the inverse of cellRange. */
 export const cellOf = (t: number, P: number, T: number): number => Math.ceil(((t + 1) * P) / T) - 1;
-/** The canvas font for labels: a CSS variable does not resolve in ctx.font, so the theme's editor font is read. */
-export function labelFont(px: number): string {
-  const family = getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-family').trim() || 'monospace';
-  return `${px}px ${family}`;
-}
+
 /** 1, 2, 5, 10, 20, 50…: label steps a reader can count. */
 const niceStep = (n: number) => {
   let s = 1;

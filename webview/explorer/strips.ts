@@ -6,8 +6,7 @@
  * zeros are marked with a dot, negative weights are cool. Each strip's name says
  * how many keys are negative and how many exactly zero. Hover a key for its values, click it to focus its token.
  */
-import { colourOf, readPalette } from '../views/palette';
-import { labelFont } from './mapView';
+import { colourOf, labelFont, readPalette } from '../views/palette';
 
 export interface Strip {
   id: string;

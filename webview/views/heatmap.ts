@@ -3,7 +3,7 @@
  * room, zoom (buttons, Ctrl+wheel) and scroll for long texts, and a tooltip with the values under the pointer.
  */
 import { maxAbsExcept } from '../../src/core/colorScale';
-import { colourOf, readPalette } from './palette';
+import { colourOf, labelFont, readPalette } from './palette';
 
 export interface HeatmapData {
   cells: number;
@@ -149,7 +149,7 @@ export class Heatmap {
     }
     if (showLabels) {
       ctx.fillStyle = p.foreground;
-      ctx.font = `${Math.min(12, px)}px var(--vscode-editor-font-family, monospace)`;
+      ctx.font = labelFont(Math.floor(Math.min(12, px)));
       ctx.textBaseline = 'middle';
       for (let i = 0; i < P; i++) {
         ctx.textAlign = 'right';

@@ -35,6 +35,12 @@ export function readPalette(): Palette {
   };
 }
 
+/** The canvas font for labels: a CSS variable does not resolve in ctx.font, so the theme's editor font is read. */
+export function labelFont(px: number): string {
+  const family = getComputedStyle(document.body).getPropertyValue('--vscode-editor-font-family').trim() || 'monospace';
+  return `${px}px ${family}`;
+}
+
 /** The fill for a weight, or null for untinted. */
 export function colourOf(p: Palette, w: number, maxAbs: number): string | null {
   const l = levelOf(w, maxAbs);
