@@ -75,6 +75,9 @@ export interface RowsPayload {
   lambda?: Float32Array;
 }
 
+/** The most cells per side a map query may ask for: longer texts are pooled into this many cells. */
+export const MAX_MAP_CELLS = 2048;
+
 /** What `analysis/query` can ask of the current analysis (rows have their own message). */
 export type AnalysisQuery =
   | { kind: 'columns'; layer: number; key: number }
@@ -372,7 +375,7 @@ function checkQuery(q: unknown): string | null {
     surprisal: [],
   };
   for (const k of ints[q.kind as string]) if (!isInt(q[k]) || (q[k] as number) < 0) return `query.${k} must be a non-negative integer`;
-  if ((q.kind === 'map' || q.kind === 'meanMap') && ((q.maxCells as number) < 1 || (q.maxCells as number) > 2048)) return 'query.maxCells must be in 1..2048';
+  if ((q.kind === 'map' || q.kind === 'meanMap') && ((q.maxCells as number) < 1 || (q.maxCells as number) > MAX_MAP_CELLS)) return `query.maxCells must be in 1..${MAX_MAP_CELLS}`;
   if (q.kind === 'rollout' && q.mode !== 'abs' && q.mode !== 'positive') return 'query.mode must be "abs" or "positive"';
   return null;
 }

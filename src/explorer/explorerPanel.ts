@@ -120,10 +120,9 @@ export class ExplorerPanel implements vscode.Disposable {
         };
         try {
           // Checked before and after: the side panel's analyses may be replaced while it answers.
-          if (!this.inspector.isLive(msg.session)) throw new Error(changed);
-          if (!this.inspector.explorerState()?.models.includes(msg.model)) throw new Error(`${msg.model} is not analyzed here`);
+          if (!this.inspector.isLive(msg.session, msg.model)) throw new Error(changed);
           const result = msg.method === 'explorer/query' ? await this.side.query(msg.model, msg.query) : await this.side.rows(msg.model, msg.query);
-          if (!this.inspector.isLive(msg.session)) throw new Error(changed);
+          if (!this.inspector.isLive(msg.session, msg.model)) throw new Error(changed);
           answer({ method: done, id: msg.id, ok: true, result } as ToWebview);
         } catch (e) {
           answer({ method: done, id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) } as ToWebview);

@@ -393,7 +393,11 @@ export class Inspector implements vscode.Disposable {
         const w = await withTimeout(s.weights(this.model, this.view, this.selection, this.direction, t), PAINT_TIMEOUT_MS, `the panel took longer than ${PAINT_TIMEOUT_MS / 1000} s to answer for one token; hover again`);
         if (!live()) return undefined;
         const editor = vscode.window.visibleTextEditors.find((e) => e.document === s.doc);
-        if (!editor) return undefined;
+        if (!editor) {
+          // The text is hidden (the explorer over it): nothing to tint, but the panels show the new focus.
+          this.schedulePanel();
+          return undefined;
+        }
         const groups = s.groups(this.aggregation);
         const agg = this.aggregation === 'token' ? w : aggregate(w, groups);
         const targets = groups.map((g) => [s.start + g.start, s.start + g.end] as [number, number]);
@@ -619,12 +623,13 @@ export class Inspector implements vscode.Disposable {
   }
 
   /**
-   * Whether session number `n` (explorerState().session) is the one the side panel's analyses belong to: false as
-   * soon as a newer analysis has started replacing them (the session is retired then), or the text changed.
+   * Whether session number `n` (explorerState().session) is the one the side panel's analyses belong to, with an
+   * analysis of `model`: false as soon as a newer analysis has started replacing them (the session is retired then),
+   * or the text changed.
    */
-  isLive(n: number): boolean {
+  isLive(n: number, model: string): boolean {
     const s = this.session;
-    return !!s && !s.stale && !s.retired && this.shown === n;
+    return !!s && !s.stale && !s.retired && this.shown === n && s.runs.has(model);
   }
 
   /** Focuses token `t` of the analysis (a click in the explorer) and scrolls the editor to it without taking the keyboard. */
@@ -636,11 +641,7 @@ export class Inspector implements vscode.Disposable {
       const [a, b] = s.tokenRange(t);
       editor.revealRange(new vscode.Range(s.doc.positionAt(a), s.doc.positionAt(b)), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
     }
-    const painted = this.paint(t);
-    // paint() tells the panels only once it has painted the editor; with the text hidden (the explorer over it) the
-    // panels must still hear of the new focus.
-    if (!editor) this.pushPanel(false);
-    return painted;
+    return this.paint(t);
   }
 
   panelState(): PanelState | null {

@@ -6,7 +6,9 @@
  */
 import type { AnalysisInfo, AnalysisQuery, ExplorerState, RowsPayload, TensorPayload, ToHost } from '../../src/core/protocol';
 import { LEVELS, maxAbsExcept } from '../../src/core/colorScale';
+import { MAX_MAP_CELLS } from '../../src/core/protocol';
 import { WHAT_IF_VIEWS } from '../engine/kernels/whatIf.cpu';
+import { THUMB_CELLS } from '../views/headGrid';
 import { readPalette } from '../views/palette';
 import { MapView } from './mapView';
 import { ModelGrid } from './modelGrid';
@@ -20,9 +22,6 @@ export interface ExplorerApi {
   send(m: ToHost): void;
 }
 
-/** Largest map the side panel serves cell per token; longer texts are pooled into this many cells. */
-const MAX_CELLS = 2048;
-const THUMB = 32;
 
 interface Pane {
   model: string;
@@ -204,7 +203,7 @@ export class ExplorerView {
     if (key === this.drawnMaps) return;
     this.drawnMaps = key;
     const T = s.labels.length;
-    const cells = Math.min(T, MAX_CELLS);
+    const cells = Math.min(T, MAX_MAP_CELLS);
     const session = s.session;
     try {
       const maps = await Promise.all(
@@ -347,7 +346,7 @@ export class ExplorerView {
           const H = st.dims[0];
           p.grid.setBadges(l, Array.from({ length: H }, (_, h) => ({ entropy: st.data[h * 6], negativeMass: st.data[h * 6 + 2], firstTokenMass: st.data[h * 6 + 4] })));
           for (let h = 0; h < p.info.heads; h++) {
-            const m = await this.api.query(s.session, p.model, { kind: 'map', layer: l, head: h, maxCells: Math.min(THUMB, s.labels.length) });
+            const m = await this.api.query(s.session, p.model, { kind: 'map', layer: l, head: h, maxCells: Math.min(THUMB_CELLS, s.labels.length) });
             if (this.built !== key) return;
             p.grid.setThumb(l, h, m.data);
           }
