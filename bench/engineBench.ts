@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import * as ortWeb from 'onnxruntime-web';
 import { parseManifest } from '../src/core/manifest';
 import { seededRandom } from '../src/core/probe';
-import { AttentionEngine } from '../webview/engine/engine';
+import { AttentionEngine, CHUNK_TOKENS } from '../webview/engine/engine';
+import type { Manifest } from '../src/core/manifest';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,6 +24,10 @@ const model = arg('model', 'twin-diff');
 const statsMaxT = Number(arg('stats-max-T', '2048'));
 /** `web`: only the engine (ORT web), for the engine's own peak memory; `both`: the timing comparison. */
 const runtimes = arg('runtimes', 'both');
+/** Tokens per chunk of the engine's chunked prefill (the bundled graphs take a key/value cache). */
+const chunk = Number(arg('chunk', String(CHUNK_TOKENS)));
+/** Also time the same graph in one chunk holding the whole text (the single pass of earlier releases) up to this T. */
+const singleMaxT = Number(arg('single-max-T', '4096'));
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -42,6 +47,26 @@ const peakRssMb = () => {
   return m ? Number(m[1]) / 1024 : NaN;
 };
 
+/**
+ * The engine's chunk schedule on onnxruntime-node: the same graph, the same chunks, each chunk's present keys/values
+ * fed back as the next one's past, and the outputs the engine fetches (so both runtimes do the same work).
+ */
+async function nodeChunked(ort: typeof ortWeb, session: ortWeb.InferenceSession, m: Manifest, ids: number[], C: number): Promise<void> {
+  const cache = m.cache!;
+  const parts = Array.from({ length: m.layers }, (_, l) => [cache.key, cache.value].map((p) => ({ past: p.past.replace('{layer}', String(l)), present: p.present.replace('{layer}', String(l)), dims: p.dims }))).flat();
+  let past: ortWeb.Tensor[] = parts.map((p) => new ort.Tensor('float32', new Float32Array(0), p.dims.map((d) => (d === 'batch' ? 1 : d === 'past' ? 0 : d))));
+  for (let t0 = 0; t0 < ids.length; t0 += C) {
+    const n = Math.min(C, ids.length - t0);
+    const feeds: Record<string, ortWeb.Tensor> = {
+      [m.inputs.ids.name]: new ort.Tensor('int64', BigInt64Array.from(ids.slice(t0, t0 + n), (v) => BigInt(v)), [1, n]),
+      position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(t0 + i)), [1, n]),
+    };
+    parts.forEach((p, i) => (feeds[p.past] = past[i]));
+    const out = await session.run(feeds);
+    past = parts.map((p) => out[p.present]);
+  }
+}
+
 async function main() {
   ortWeb.env.wasm.numThreads = 1;
   const parsed = parseManifest(JSON.parse(readFileSync(`media/models/${model}/manifest.json`, 'utf8')));
@@ -53,8 +78,10 @@ async function main() {
   const reps = T <= 1024 ? 5 : T <= 2048 ? 3 : 1;
   const result: Record<string, unknown> = { T, model, reps };
 
+  result.chunk = chunk;
   if (runtimes === 'web') {
     const engine = await AttentionEngine.create(ortWeb, m, onnx, 'wasm');
+    engine.chunkTokens = chunk;
     try {
       const a = await engine.analyze(ids);
       await a.rows(T - 1);
@@ -69,28 +96,41 @@ async function main() {
     return;
   }
   const engine = await AttentionEngine.create(ortWeb, m, onnx, 'wasm');
+  engine.chunkTokens = chunk;
   const ortNode = loadOrtNode();
   const node = await ortNode.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
-  const feeds = { [m.inputs.ids.name]: new ortNode.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, T]) };
   const web: number[] = [];
+  const single: number[] = [];
   const nat: number[] = [];
   let analysis;
   try {
-    // Warm-up both, then interleave.
+    // Warm-up both, then interleave: the engine chunked, the same graph in one chunk, onnxruntime-node chunked.
     analysis = await engine.analyze(ids);
-    await node.run(feeds);
+    await nodeChunked(ortNode, node, m, ids, chunk);
     for (let r = 0; r < reps; r++) {
       let t0 = performance.now();
       analysis = await engine.analyze(ids);
       web.push(performance.now() - t0);
+      if (T <= singleMaxT && T > chunk) {
+        engine.chunkTokens = T;
+        analysis.dispose();
+        t0 = performance.now();
+        await engine.analyze(ids);
+        single.push(performance.now() - t0);
+        engine.chunkTokens = chunk;
+        analysis = await engine.analyze(ids);
+      }
       t0 = performance.now();
-      const out = await node.run(feeds);
+      await nodeChunked(ortNode, node, m, ids, chunk);
       nat.push(performance.now() - t0);
-      for (const v of Object.values(out)) v.dispose?.();
     }
     result.forwardWebMs = median(web);
     result.forwardNodeMs = median(nat);
     result.forwardRatio = median(web) / median(nat);
+    if (single.length) {
+      result.forwardSinglePassMs = median(single);
+      result.chunkedOverSingle = median(web) / median(single);
+    }
 
     const rowTimes: number[] = [];
     await analysis.rows(T - 1); // first call also pulls q/k into typed arrays

@@ -16,6 +16,7 @@ export class StatusItem implements vscode.Disposable {
   private readonly sub: vscode.Disposable;
   private backend: string | undefined;
   private adapter = '';
+  private reason = '';
   private inspector: InspectorStatus | undefined;
   private analyzing: string | undefined;
 
@@ -25,6 +26,7 @@ export class StatusItem implements vscode.Disposable {
     this.sub = panel.onDidChangeCapabilities((c) => {
       this.backend = c.backend === 'webgpu' ? 'WebGPU' : 'wasm';
       this.adapter = describeAdapter(c);
+      this.reason = c.backendReason;
       this.render();
     });
   }
@@ -54,7 +56,7 @@ export class StatusItem implements vscode.Disposable {
     const md = new vscode.MarkdownString(
       [
         '**Attention Inspector**',
-        `Backend: ${this.backend ?? 'not started'}; GPU adapter: ${this.adapter || 'unknown'}`,
+        `Backend: ${this.backend ?? 'not started'}${this.reason ? `, because ${this.reason}` : ''}; GPU adapter: ${this.adapter || 'unknown'}`,
         i ? `${i.model}: ${i.tokens} tokens, ${i.lines}${i.stale ? ' — the text changed since; highlights cleared' : ''}` : 'Nothing analyzed: run Analyze Document (Ctrl+Shift+\' or ⌘⇧\' on macOS).',
         i ? i.detail : '',
       ]

@@ -2,22 +2,29 @@
 
     python3 training/export.py        # .cache/ckpt/{diff-v1,softmax}-s<shipSeed>.pt -> media/models/twin-{diff,softmax}/
 
-Each graph (opset 17, dynamic sequence length) takes input_ids int64 [1, T] and outputs:
+Each graph (opset 17, dynamic lengths; written by export_model.py, the one exporter) takes the tokens of a chunk
+after P cached ones, so the engine can feed a long text in chunks (chunked prefill):
+  input_ids         [1, T] int64               the chunk's token ids
+  position_ids      [1, T] int64               their positions P .. P+T-1 (RoPE)
+  past_key_{l}      [1, qkHeads, P, headDim]   per layer: keys after RoPE of the P tokens before (P = 0 for the first chunk)
+  past_value_{l}    [1, heads, P, valueDim]    per layer: their values (valueDim = 2 headDim for DIFF)
+and outputs, for the chunk's T tokens:
   logits            [1, T, vocab]
   q_{l}, k_{l}      [1, qkHeads, T, headDim]   per layer, after RoPE (DIFF: sub-head 2i = Q1/K1 of head i, 2i+1 = Q2/K2)
   lambda_{l}        [1]                        DIFF only: lambda of layer l
   value_norm_{l}    [1, heads, T]              ||(g * v_j) W_O,h|| * (1 - lambda_init) for DIFF, ||v_j W_O,h|| for softmax
   row_scale_{l}     [1, heads, T]              DIFF only: 1 / rms_i of the head output, so value-weighted attention is
                                                |a_ij| * value_norm_j * row_scale_i
+  present_key_{l}, present_value_{l}           past and the chunk's keys/values: the next chunk's past
 No T x T tensor leaves the graph. The fixtures (test/fixtures/models/*.json) hold, for a fixed prompt, PyTorch's logits
 at the last position and the attention rows PyTorch computed, for Node to check the ONNX graphs against (1e-4).
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
-import shutil
 import sys
 
 import torch
@@ -26,45 +33,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from bpe import Encoder  # noqa: E402
-from export_model import PACKAGES, manifest  # noqa: E402  (export_model never imports this file)
+from export_model import PACKAGES, export as export_package, manifest, ours as ours_spec  # noqa: E402  (export_model never imports this file)
 from model import LM, Config  # noqa: E402
 
 CACHE = os.path.join(HERE, ".cache")
 FIXTURE_TEXT = "def attend(query, keys):\n    # The answer is 42.\n    return softmax(query @ keys.T)\n"
 
 
-class Exported(torch.nn.Module):
-    def __init__(self, lm: LM):
-        super().__init__()
-        self.lm = lm
-
-    def forward(self, input_ids):
-        wants = [dict() for _ in self.lm.blocks]
-        logits, _ = self.lm(input_ids, wants=wants)
-        out = [logits]
-        for w in wants:
-            out += [w["q"], w["k"]]
-            if "lambda" in w:
-                out.append(w["lambda"])
-            out.append(w["vnorm"])
-            if "rowscale" in w:
-                out.append(w["rowscale"])
-        return tuple(out)
-
-
-def output_names(cfg: Config) -> list[str]:
-    names = ["logits"]
-    for l in range(cfg.n_layer):
-        names += [f"q_{l}", f"k_{l}"]
-        if cfg.attention == "diff-v1":
-            names.append(f"lambda_{l}")
-        names.append(f"value_norm_{l}")
-        if cfg.attention == "diff-v1":
-            names.append(f"row_scale_{l}")
-    return names
-
-
-EXPORT_CONTEXT = 8192  # RoPE tables are not learned: the graph takes up to 8192 tokens (longer than the training windows)
+EXPORT_CONTEXT = 16384  # RoPE tables are not learned: the graph takes up to 16384 tokens (longer than the training windows)
 
 
 def load(att: str, seed: int) -> tuple[LM, dict]:
@@ -103,7 +79,6 @@ def fixture(lm: LM, ids: list[int]) -> dict:
 
 
 def main():
-    import argparse
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=None, help="which seed's checkpoints ship (default: measurements.json's shipSeed, else 1)")
     a = ap.parse_args()
@@ -120,25 +95,14 @@ def main():
     for att, pkg in PACKAGES.items():
         lm, ck = load(att, seed)
         out = os.path.join(ROOT, "media", "models", pkg)
-        os.makedirs(out, exist_ok=True)
-        names = output_names(lm.cfg)
-        dyn = {"input_ids": {1: "T"}}
-        for n in names:
-            if n.startswith(("q_", "k_")):
-                dyn[n] = {2: "T"}
-            elif n.startswith(("value_norm_", "row_scale_")):
-                dyn[n] = {2: "T"}
-            elif n == "logits":
-                dyn[n] = {1: "T"}
-        torch.onnx.export(Exported(lm), (torch.tensor([ids]),), os.path.join(out, "model.onnx"), opset_version=17,
-                          input_names=["input_ids"], output_names=names, dynamic_axes=dyn, do_constant_folding=False)  # folding would store the tied embedding twice (once transposed)
-        shutil.copyfile(os.path.join(CACHE, "tokenizer.json"), os.path.join(out, "tokenizer.json"))
-        with open(os.path.join(out, "manifest.json"), "w") as f:
-            json.dump(manifest(lm.cfg, ck, lm.num_params(), measured_all.get(att, {})), f, indent=2)
-            f.write("\n")
+        # One exporter for every package (export_model.py): the graph takes a key/value cache for chunked prefill.
+        spec, tokenizer = ours_spec(argparse.Namespace(package=None, checkpoint=os.path.join(CACHE, "ckpt", f"{att}-s{seed}.pt"),
+                                                       tokenizer=os.path.join(CACHE, "tokenizer.json"), max_context=EXPORT_CONTEXT))
+        spec.manifest = manifest(spec.module.cfg, ck, spec.module.num_params(), measured_all.get(att, {}))
+        export_package(spec, tokenizer, out, FIXTURE_TEXT, None)
         with open(os.path.join(ROOT, "test", "fixtures", "models", f"{pkg}.json"), "w") as f:
             json.dump({"generator": "python3 training/export.py", "text": FIXTURE_TEXT, **fixture(lm, ids)}, f)
-        print(f"{pkg}: {os.path.getsize(os.path.join(out, 'model.onnx')) / 2**20:.1f} MB, {len(names)} outputs")
+        print(f"{pkg}: {os.path.getsize(os.path.join(out, 'model.onnx')) / 2**20:.1f} MB")
 
 
 if __name__ == "__main__":

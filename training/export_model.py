@@ -54,6 +54,9 @@ class Spec:
     reference: Callable[[torch.Tensor], list] | None = None
     # text -> token ids, when the model's own tokenizer must do it (default: training/bpe.py over tokenizer.json)
     encode: Callable[[str], list] | None = None
+    # (ids [1, T], positions [T], past [(k, v) per layer]) -> run's dict plus "present_key"/"present_value" per layer:
+    # the graph then takes a key/value cache (chunked prefill, manifest "cache"); None: a single pass over the text
+    run_cached: Callable[[torch.Tensor, torch.Tensor, list], dict] | None = None
 
 
 def base_manifest(name: str, attention: str, pairing: str, rope: dict, layers: int, heads: int, qk_heads: int,
@@ -116,14 +119,16 @@ def ours(args) -> tuple[Spec, str]:
         import onnx
         from onnx import numpy_helper
         g = onnx.load(os.path.join(args.package, src["files"]["onnx"])).graph
-        state = {i.name[3:] if i.name.startswith("lm.") else i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in g.initializer}
+        # Initializers are named after the module that was exported: lm.* (older packages) or inner.* (this file's wrappers)
+        state = {i.name.split(".", 1)[1] if i.name.startswith(("lm.", "inner.")) else i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
+                 for i in g.initializer}
         cfg = Config(vocab_size=src["vocabSize"], n_layer=src["layers"], d_model=src["dModel"], n_head=src["qkHeads"], head_dim=src["headDim"],
-                     mlp_hidden=state["blocks.0.mlp.w1.weight"].shape[0], max_seq_len=src["maxContext"], rope_theta=src["rope"]["theta"],
+                     mlp_hidden=state["blocks.0.mlp.w1.weight"].shape[0], max_seq_len=args.max_context or src["maxContext"], rope_theta=src["rope"]["theta"],
                      attention=src["attention"])
         tokenizer = os.path.join(args.package, src["files"]["tokenizer"])
     else:
         ck = torch.load(args.checkpoint, map_location="cpu")
-        cfg = Config(**{**ck["config"], "max_seq_len": args.max_context or 8192})
+        cfg = Config(**{**ck["config"], "max_seq_len": args.max_context or 16384})
         state = ck["model"]
         src = None
         tokenizer = args.tokenizer
@@ -145,6 +150,15 @@ def ours(args) -> tuple[Spec, str]:
         maps = captured_softmax(lambda: lm(ids, wants=wants))
         return [p[0][0::2] - w["lambda"][0] * p[0][1::2] if diff else p[0] for p, w in zip(maps, wants)]
 
+    def run_cached(ids, positions, past):
+        caches = [{"k": k, "v": v} for k, v in past]
+        wants = [dict() for _ in lm.blocks]
+        logits, _ = lm(ids, wants=wants, caches=caches, positions=positions)
+        return {"logits": logits, "q": [w["q"] for w in wants], "k": [w["k"] for w in wants],
+                "lambda": [w["lambda"] for w in wants] if diff else [],
+                "value_norm": [w["vnorm"] for w in wants], "row_scale": [w["rowscale"] for w in wants] if diff else [],
+                "present_key": [c["k"] for c in caches], "present_value": [c["v"] for c in caches]}
+
     if src:  # the same model: keep what the package records about its training, evaluation and twin
         m = ours_manifest(cfg, lm.num_params(), src["name"])
         for key in ("displayName", "description", "training", "evaluation", "twin"):
@@ -152,7 +166,16 @@ def ours(args) -> tuple[Spec, str]:
                 m[key] = src[key]
     else:
         m = manifest(cfg, ck, lm.num_params(), {})
-    return Spec(lm, run, m, reference), tokenizer
+    return Spec(lm, run, m, reference, run_cached=run_cached), tokenizer
+
+
+def cache_manifest(kv_heads: int, key_dim: int, value_heads: int, value_dim: int) -> tuple[list, dict]:
+    """The inputs and outputs of a graph that takes a key/value cache: positions of the tokens fed (RoPE), and per
+    layer the past keys/values in and the present ones (past + these tokens) out, all as the engine feeds them."""
+    extra = [{"name": "position_ids", "fill": "positions", "dtype": "int64", "dims": ["batch", "token"]}]
+    cache = {"key": {"past": "past_key_{layer}", "present": "present_key_{layer}", "dtype": "float32", "dims": ["batch", kv_heads, "past", key_dim]},
+             "value": {"past": "past_value_{layer}", "present": "present_value_{layer}", "dtype": "float32", "dims": ["batch", value_heads, "past", value_dim]}}
+    return extra, cache
 
 
 def ours_manifest(cfg, params: int, name: str) -> dict:
@@ -165,6 +188,7 @@ def ours_manifest(cfg, params: int, name: str) -> dict:
                       cfg.max_seq_len, 1 / math.sqrt(cfg.head_dim), params)
     m.pop("source")
     m["outputs"]["valueNorm"] = {"name": "value_norm_{layer}", "layout": ["batch", "head", "token"]}
+    m["inputs"]["extra"], m["cache"] = cache_manifest(cfg.n_head, cfg.head_dim, cfg.n_head // 2 if diff else cfg.n_head, 2 * cfg.head_dim if diff else cfg.head_dim)
     if diff:
         m["lambdaInit"] = [lambda_init_for(l) for l in range(cfg.n_layer)]
         m["outputs"]["rowScale"] = {"name": "row_scale_{layer}", "layout": ["batch", "head", "token"]}
@@ -412,12 +436,32 @@ class Exported(torch.nn.Module):
         return tuple(out[n] for n in self.names)
 
 
+class ExportedCached(torch.nn.Module):
+    """The graph with a key/value cache: input_ids [1, T], position_ids [1, T], then past key and value per layer."""
+
+    def __init__(self, spec: Spec, names: list[str]):
+        super().__init__()
+        self.inner = spec.module
+        self.spec = spec
+        self.names = names
+
+    def forward(self, input_ids, position_ids, *past):
+        r = self.spec.run_cached(input_ids, position_ids[0], [(past[i], past[i + 1]) for i in range(0, len(past), 2)])
+        out = {"logits": r["logits"]}
+        for key in ("q", "k", "lambda", "value_norm", "row_scale", "present_key", "present_value"):
+            for l, t in enumerate(r.get(key, [])):
+                out[f"{key}_{l}"] = t
+        return tuple(out[n] for n in self.names)
+
+
 def output_names(m: dict) -> list[str]:
     names = ["logits"]
     for l in range(m["layers"]):
         for key in ("q", "k", "lambda", "valueNorm", "rowScale"):
             if key in m["outputs"]:
                 names.append(m["outputs"][key]["name"].replace("{layer}", str(l)))
+        for key in ("key", "value") if "cache" in m else ():
+            names.append(m["cache"][key]["present"].replace("{layer}", str(l)))
     return names
 
 
@@ -437,9 +481,30 @@ def export(spec: Spec, tokenizer: str, out: str, text: str, fixture: str | None)
                 lay = spec_out["layout"]
         if lay and "token" in lay:
             dyn[n] = {lay.index("token"): "T"}
-    with torch.no_grad():
-        torch.onnx.export(Exported(spec, names), (x,), os.path.join(out, "model.onnx"), opset_version=17, input_names=["input_ids"],
-                          output_names=names, dynamic_axes=dyn, do_constant_folding=False)
+    cache = m.get("cache")
+    if cache:
+        assert spec.run_cached, "a manifest with a cache needs Spec.run_cached"
+        L = m["layers"]
+        # Traced with a past of 3 tokens (not 0, which a tracer may specialise on); every length runs, 0 included.
+        P = 3
+        past, inputs = [], ["input_ids", "position_ids"]
+        dyn["position_ids"] = {1: "T"}
+        for l in range(L):
+            for key in ("key", "value"):
+                name = cache[key]["past"].replace("{layer}", str(l))
+                dims = [1 if d == "batch" else P if d == "past" else d for d in cache[key]["dims"]]
+                past.append(torch.randn(*dims) * 0.1)
+                inputs.append(name)
+                dyn[name] = {cache[key]["dims"].index("past"): "P"}
+                dyn[cache[key]["present"].replace("{layer}", str(l))] = {cache[key]["dims"].index("past"): "S"}
+        positions = torch.arange(P, P + x.shape[1])[None]
+        with torch.no_grad():
+            torch.onnx.export(ExportedCached(spec, names), (x, positions, *past), os.path.join(out, "model.onnx"), opset_version=17,
+                              input_names=inputs, output_names=names, dynamic_axes=dyn, do_constant_folding=False)
+    else:
+        with torch.no_grad():
+            torch.onnx.export(Exported(spec, names), (x,), os.path.join(out, "model.onnx"), opset_version=17, input_names=["input_ids"],
+                              output_names=names, dynamic_axes=dyn, do_constant_folding=False)
     shutil.copyfile(tokenizer, os.path.join(out, "tokenizer.json"))
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(m, f, indent=2)
@@ -469,7 +534,7 @@ def main(argv=None):
     p.add_argument("--nanogpt-dir", help="nanogpt: the folder holding nanoGPT's model.py")
     p.add_argument("--model", help="hf: a model id or folder")
     p.add_argument("--name", help="the package name (default from the model)")
-    p.add_argument("--max-context", type=int, help="ours --checkpoint: the longest input the package accepts")
+    p.add_argument("--max-context", type=int, help="ours: the longest input the package accepts (RoPE tables; default 16384, or the package's)")
     p.add_argument("--text", default=DEFAULT_TEXT, help="the text the trace and the fixture use")
     p.add_argument("--fixture", help="also write PyTorch's logits and attention rows for --text to this JSON file")
     a = p.parse_args(argv)

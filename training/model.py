@@ -95,24 +95,33 @@ class Attention(nn.Module):
         return (torch.exp((self.lambda_q1 * self.lambda_k1).sum()) - torch.exp((self.lambda_q2 * self.lambda_k2).sum())
                 + self.lambda_init)
 
-    def forward(self, x, cos, sin, want: dict | None = None):
+    def forward(self, x, cos, sin, want: dict | None = None, cache: dict | None = None):
+        """cos, sin: RoPE tables at these tokens' positions (T, d/2). cache (inference only): {"k", "v"} the keys and
+        values of the tokens before these (B, n, P, d) and (B, h, P, 2d) for DIFF, "pos" these tokens' positions (T,);
+        "k" and "v" are replaced by the keys and values of all P + T tokens (the graph's present outputs)."""
         B, T, D = x.shape
         cfg = self.cfg
         n, d = cfg.n_head, cfg.head_dim  # n (sub-)heads of width d for Q and K
         q = self.wq(x).view(B, T, n, d).transpose(1, 2)  # (B, n, T, d)
-        k = self.wk(x).view(B, T, n, d).transpose(1, 2)  # (B, n, T, d)
-        q = apply_rope(q, cos[:T], sin[:T])
-        k = apply_rope(k, cos[:T], sin[:T])
-        mask = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1)
-        logits = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(d))  # (B, n, T, T)
+        k_new = apply_rope(self.wk(x).view(B, T, n, d).transpose(1, 2), cos, sin)  # (B, n, T, d)
+        q = apply_rope(q, cos, sin)
+        v_new = self.wv(x).view(B, T, n // 2, 2 * d).transpose(1, 2) if self.diff else self.wv(x).view(B, T, n, d).transpose(1, 2)
+        if cache is None:
+            k, v = k_new, v_new
+            mask = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1)
+        else:
+            k = torch.cat((cache["k"], k_new), dim=2)  # (B, n, P + T, d)
+            v = torch.cat((cache["v"], v_new), dim=2)
+            cache["k"], cache["v"] = k, v
+            mask = torch.arange(k.shape[2], device=x.device)[None, :] > cache["pos"][:, None]  # (T, P + T): key after query
+        logits = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(d))  # (B, n, T, P + T)
         probs = F.softmax(logits.float().masked_fill(mask, float("-inf")), dim=-1).to(q.dtype)
         if self.diff:
             h = n // 2
-            v = self.wv(x).view(B, T, h, 2 * d).transpose(1, 2)  # (B, h, T, 2d)
-            probs = probs.view(B, h, 2, T, T)  # sub-head 2i -> A1 of head i, 2i+1 -> A2
+            probs = probs.view(B, h, 2, T, k.shape[2])  # sub-head 2i -> A1 of head i, 2i+1 -> A2
             lam = self.lam()
             p1, p2 = probs.unbind(2)  # = probs[:, :, 0], probs[:, :, 1]; unbind's backward avoids two zero-filled T x T copies
-            a = p1 - lam * p2  # (B, h, T, T), rows sum to 1 - lambda
+            a = p1 - lam * p2  # (B, h, T, P + T), rows sum to 1 - lambda
             o = a @ v  # (B, h, T, 2d)
             rms = torch.rsqrt(o.float().pow(2).mean(-1, keepdim=True) + self.subln.eps).to(o.dtype)  # (B, h, T, 1)
             o = o * rms * self.subln.weight * (1 - self.lambda_init)
@@ -121,20 +130,19 @@ class Attention(nn.Module):
                 # ||(g * v_j) W_O,h|| * (1 - lambda_init): per head and key token; divide by rms_i^-1 (i.e. multiply by
                 # the exported row factor) to get value-weighted attention |a_ij| * ||...|| * rmsfactor_i.
                 wo = self.wo.weight.view(D, h, 2 * d)  # out x (h, 2d)
-                gv = v * self.subln.weight  # (B, h, T, 2d)
+                gv = v_new * self.subln.weight  # (B, h, T, 2d): the value norms of these tokens as keys
                 vo = torch.einsum("bhtc,ohc->bhto", gv, wo) * (1 - self.lambda_init)  # (B, h, T, D)
                 want["vnorm"] = vo.norm(dim=-1)  # (B, h, T)
                 want["rowscale"] = rms.squeeze(-1)  # (B, h, T): the per-row factor 1/rms_i
         else:
-            v = self.wv(x).view(B, T, n, d).transpose(1, 2)  # (B, n, T, d)
             o = probs @ v  # (B, n, T, d)
             if want is not None:
                 wo = self.wo.weight.view(D, n, d)
-                vo = torch.einsum("bhtc,ohc->bhto", v, wo)
+                vo = torch.einsum("bhtc,ohc->bhto", v_new, wo)
                 want["vnorm"] = vo.norm(dim=-1)  # (B, n, T)
         if want is not None:
             want["q"] = q
-            want["k"] = k
+            want["k"] = k_new
         y = o.transpose(1, 2).reshape(B, T, D)
         return self.wo(y)
 
@@ -158,8 +166,8 @@ class Block(nn.Module):
         self.norm2 = RMSNorm(cfg.d_model)
         self.mlp = MLP(cfg)
 
-    def forward(self, x, cos, sin, want=None):
-        x = x + self.attn(self.norm1(x), cos, sin, want)
+    def forward(self, x, cos, sin, want=None, cache=None):
+        x = x + self.attn(self.norm1(x), cos, sin, want, cache)
         return x + self.mlp(self.norm2(x))
 
 
@@ -188,12 +196,19 @@ class LM(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, idx, targets=None, wants: list | None = None):
+    def forward(self, idx, targets=None, wants: list | None = None, caches: list | None = None, positions=None):
+        """caches (inference only): one dict per layer for Attention.forward, with positions (T,) of these tokens."""
         B, T = idx.shape
-        assert T <= self.cfg.max_seq_len, f"sequence length {T} exceeds max_seq_len {self.cfg.max_seq_len}"
+        if positions is None:
+            assert T <= self.cfg.max_seq_len, f"sequence length {T} exceeds max_seq_len {self.cfg.max_seq_len}"
+            cos, sin = self.rope_cos[:T], self.rope_sin[:T]
+        else:
+            cos, sin = self.rope_cos[positions], self.rope_sin[positions]
+            for c in caches or []:
+                c["pos"] = positions
         x = self.embed(idx)
         for i, b in enumerate(self.blocks):
-            x = b(x, self.rope_cos, self.rope_sin, None if wants is None else wants[i])
+            x = b(x, cos, sin, None if wants is None else wants[i], None if caches is None else caches[i])
         logits = F.linear(self.norm(x), self.embed.weight)  # tied embeddings
         if targets is None:
             return logits, None

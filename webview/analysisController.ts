@@ -5,7 +5,6 @@
  */
 import { parseManifest, type Manifest } from '../src/core/manifest';
 import type { AnalysisInfo, AnalysisQuery, Backend, ModelLoadResult, RowsPayload, TensorPayload } from '../src/core/protocol';
-import { surprisalFromLogits } from '../src/core/surprisal';
 import { AttentionEngine, type Analysis } from './engine/engine';
 import { ort } from './engine/ortRuntime';
 
@@ -153,8 +152,7 @@ export class AnalysisController {
       case 'valueWeighted':
         return { kind: q.kind, dims: [T], data: await a.valueWeighted(q.layer, q.head, q.query) };
       case 'surprisal': {
-        const logits = await a.logits();
-        return { kind: q.kind, dims: [T], data: surprisalFromLogits(logits, ids, logits.length / T) };
+        return { kind: q.kind, dims: [T], data: await a.surprisal(ids) };
       }
     }
   }

@@ -1,4 +1,4 @@
-import { chooseBackend, type BackendPreference, type Capabilities, type GpuAdapterInfo } from '../src/core/protocol';
+import { chooseBackend, isSoftwareAdapter, type BackendPreference, type Capabilities, type GpuAdapterInfo } from '../src/core/protocol';
 
 /** Asks the browser for a WebGPU adapter and says, in words a user can act on, why there is none. */
 export async function detectCapabilities(preference: BackendPreference): Promise<Capabilities> {
@@ -17,13 +17,10 @@ export async function detectCapabilities(preference: BackendPreference): Promise
           'requestAdapter() returned no adapter: no usable GPU, WebGPU blocklisted for this GPU/driver, or (on Linux) VS Code started without --enable-unsafe-webgpu';
       } else {
         const info = a.info;
-        adapter = {
-          vendor: info?.vendor ?? '',
-          architecture: info?.architecture ?? '',
-          device: info?.device ?? '',
-          description: info?.description ?? '',
-          shaderF16: a.features.has('shader-f16'),
-        };
+        const names = { vendor: info?.vendor ?? '', architecture: info?.architecture ?? '', device: info?.device ?? '', description: info?.description ?? '' };
+        // isFallbackAdapter moved from the adapter to its info (Chromium 136); either may be there.
+        const fallback = !!((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? (a as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+        adapter = { ...names, shaderF16: a.features.has('shader-f16'), software: isSoftwareAdapter(names, fallback) };
       }
     } catch (e) {
       reason = `requestAdapter() failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -32,7 +29,10 @@ export async function detectCapabilities(preference: BackendPreference): Promise
   return {
     adapter,
     webgpuUnavailableReason: reason,
-    backend: chooseBackend(preference, adapter !== null),
+    ...(() => {
+      const c = chooseBackend(preference, adapter);
+      return { backend: c.backend, backendReason: adapter || preference === 'wasm' ? c.reason : `${c.reason}: ${reason}` };
+    })(),
     crossOriginIsolated: typeof crossOriginIsolated === 'boolean' ? crossOriginIsolated : false,
     userAgent: navigator.userAgent,
   };

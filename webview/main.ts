@@ -88,7 +88,7 @@ async function handle(msg: ToWebview): Promise<void> {
         if (caps.backend === 'webgpu' && result.backend === 'wasm') {
           log('warn', 'a WebGPU adapter exists but ONNX Runtime fell back to wasm');
         }
-        state.capabilities = { ...caps, backend: result.backend };
+        state.capabilities = { ...caps, backend: result.backend, backendReason: result.backend === caps.backend ? caps.backendReason : 'ONNX Runtime could not create a WebGPU device and fell back to wasm' };
         if (mine === latestProbe) {
           state.probe = result;
           vscode.setState({ probe: result });
@@ -108,7 +108,7 @@ async function handle(msg: ToWebview): Promise<void> {
       return answer('analysis/run/done', msg.id, async () => {
         const caps = await runtimeFor(msg.backendPreference);
         const result = await analyses.run(msg.model, caps.backend, msg.ids);
-        log('info', `analysis ${msg.id}: ${result.tokens} tokens with ${result.model} on ${result.backend}`);
+        log('info', `analysis ${msg.id}: ${result.tokens} tokens with ${result.model} on ${result.backend} (${result.backend === caps.backend ? caps.backendReason : 'ONNX Runtime fell back from WebGPU'}) in ${Math.round(result.runMs)} ms`);
         return result;
       });
     case 'model/load':

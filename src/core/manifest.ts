@@ -44,7 +44,21 @@ const extraInput = z
   })
   .strict();
 /** A per-layer tensor: `name` holds "{layer}", replaced by the 0-based layer index. */
-const perLayer = z.object({ name: name.regex(/\{layer\}/, 'must contain "{layer}"'), layout }).strict();
+const perLayerName = name.regex(/\{layer\}/, 'must contain "{layer}"');
+const perLayer = z.object({ name: perLayerName, layout }).strict();
+/**
+ * One half of a key/value cache: per layer, the graph input `past` (the keys or values of the tokens before the ones
+ * fed) and the output `present` (past plus the tokens fed), with the input's dims ("batch" 1, "past" the cached
+ * length, numbers for heads and width). The engine feeds an empty past first and each chunk's present to the next.
+ */
+const cacheTensor = z
+  .object({
+    past: perLayerName,
+    present: perLayerName,
+    dtype: z.enum(['float32', 'float16']),
+    dims: z.array(z.union([z.number().int().positive().max(MANIFEST_LIMITS.extraDim), z.enum(['batch', 'past'])])).min(2).max(8),
+  })
+  .strict();
 
 export const ManifestSchema = z
   .object({
@@ -92,6 +106,11 @@ export const ManifestSchema = z
         rowScale: perLayer.optional(),
       })
       .strict(),
+    /**
+     * Optional: the graph takes a key/value cache, so the engine feeds the text in chunks (chunked prefill) and
+     * attention memory stays O(chunk × T). The ids' positions come from an extra input filled with "positions".
+     */
+    cache: z.object({ key: cacheTensor, value: cacheTensor }).strict().optional(),
     twin: z.object({ name, path: name }).strict().optional(),
     /** Where the package came from when the extension wrote it (a rewritten ONNX graph); absent for exported packages. */
     source: z.object({ kind: z.enum(['rewritten-onnx', 'exported']), path: z.string().max(4096), notes: z.array(z.string().max(2000)).max(MANIFEST_LIMITS.listItems) }).strict().optional(),
@@ -119,6 +138,13 @@ export const ManifestSchema = z
       if (lay !== 'batch,head,token,one' && lay !== 'batch,head,token') ctx.addIssue({ code: 'custom', path: ['outputs', 'lambda', 'layout'], message: 'must be ["batch", "head", "token"(, "one")] for diff-v2 (λ per token and head)' });
     }
     if (m.attention === 'softmax' && m.pairing !== 'none') ctx.addIssue({ code: 'custom', path: ['pairing'], message: 'must be "none" for softmax' });
+    if (m.cache) {
+      for (const part of ['key', 'value'] as const) {
+        const dims = m.cache[part].dims;
+        if (dims.filter((d) => d === 'past').length !== 1) ctx.addIssue({ code: 'custom', path: ['cache', part, 'dims'], message: 'must name "past" exactly once (the cached tokens\' axis)' });
+      }
+      if (m.readFrom === 'probs') ctx.addIssue({ code: 'custom', path: ['cache'], message: 'cannot be used when readFrom is "probs" (full maps are read in one pass)' });
+    }
     if (m.readFrom === 'probs' && !m.outputs.probs) ctx.addIssue({ code: 'custom', path: ['outputs', 'probs'], message: 'is required when readFrom is "probs"' });
     for (const f of Object.values(m.files)) {
       if (f.includes('..') || f.startsWith('/') || f.includes('\\')) ctx.addIssue({ code: 'custom', path: ['files'], message: `"${f}" must stay inside the package folder` });
@@ -242,6 +268,7 @@ export function expectedOutputNames(m: Manifest): string[] {
     for (const t of [m.outputs.q, m.outputs.k, m.outputs.lambda, m.outputs.valueNorm, m.outputs.rowScale, m.outputs.probs]) {
       if (t) names.push(t.name.replace('{layer}', String(l)));
     }
+    if (m.cache) names.push(m.cache.key.present.replace('{layer}', String(l)), m.cache.value.present.replace('{layer}', String(l)));
   }
   return names;
 }

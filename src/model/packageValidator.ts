@@ -84,6 +84,17 @@ export async function validatePackage(folder: string, opts: { maxBytes?: number;
     if (!gi) problems.push(`${onnxPath}: has no input ${shortName(x.name)} (manifest.json field inputs.extra.${i}.name)`);
     else if (gi.elemType !== DTYPE_ELEM[x.dtype]) problems.push(`${onnxPath}: input ${shortName(x.name)} holds ${elemName(gi.elemType)}, but manifest.json field inputs.extra.${i}.dtype says ${x.dtype}`);
   }
+  if (m.cache) {
+    for (const part of ['key', 'value'] as const) {
+      const want = ElemType[m.cache[part].dtype === 'float16' ? 'FLOAT16' : 'FLOAT'];
+      for (let l = 0; l < m.layers && problems.length < 8; l++) {
+        const n = m.cache[part].past.replace('{layer}', String(l));
+        const gi = g.inputs.find((v) => v.name === n);
+        if (!gi) problems.push(`${onnxPath}: has no input ${shortName(n)} (manifest.json field cache.${part}.past, layer ${l})`);
+        else if (gi.elemType !== want) problems.push(`${onnxPath}: input ${shortName(n)} holds ${elemName(gi.elemType)}, but manifest.json field cache.${part}.dtype says ${m.cache[part].dtype}`);
+      }
+    }
+  }
   const outs = new Set(g.outputs.map((o) => o.name));
   const missing = expectedOutputNames(m).filter((n) => !outs.has(n));
   for (const n of missing.slice(0, 5)) problems.push(`${onnxPath}: has no output ${shortName(n)} (manifest.json field outputs; the graph has ${outs.size} outputs)`);

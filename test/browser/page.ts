@@ -6,6 +6,8 @@ import { parseManifest, type Manifest } from '../../src/core/manifest';
 import { seededRandom } from '../../src/core/probe';
 import { AttentionEngine, CancelledError, liveOutputs } from '../../webview/engine/engine';
 import { kernelBuffers } from '../../webview/engine/kernels/gpuRun';
+import { chunkedHoldings } from '../../webview/engine/chunkedRun';
+import { wholeTextFeeds } from '../fixtures/feeds';
 import { attentionColumnsCpu } from '../../webview/engine/kernels/attentionColumns.cpu';
 import { attentionColumnsGpu } from '../../webview/engine/kernels/attentionColumns.wgsl';
 import { attentionMapCpu } from '../../webview/engine/kernels/attentionMap.cpu';
@@ -75,11 +77,37 @@ async function gpuDevice(): Promise<GPUDevice> {
   return device;
 }
 
-it('a WebGPU adapter exists (software adapter under --enable-unsafe-webgpu)', ['webgpu'], async () => {
-  const caps = await detectCapabilities('auto');
+it('a WebGPU adapter exists (software adapter under --enable-unsafe-webgpu), and "webgpu" selects it', ['webgpu'], async () => {
+  const caps = await detectCapabilities('webgpu');
   assert(caps.adapter, `no adapter: ${caps.webgpuUnavailableReason}`);
   assert(caps.backend === 'webgpu', `backend ${caps.backend}`);
   assert(caps.webgpuUnavailableReason === null, 'no reason when an adapter exists');
+  assert(/the setting attentionInspector.backend is "webgpu"/.test(caps.backendReason), caps.backendReason);
+});
+
+it('"auto" on the software adapter picks wasm, and wasm is the faster backend here (a forward of 96 tokens timed on both)', ['webgpu'], async () => {
+  const caps = await detectCapabilities('auto');
+  assert(caps.adapter?.software, `this machine's adapter is SwiftShader, reported as software: ${JSON.stringify(caps.adapter)}`);
+  assert(caps.backend === 'wasm', `auto picked ${caps.backend}`);
+  assert(/software renderer, far slower than wasm/.test(caps.backendReason), caps.backendReason);
+  await configureOrt('/dist/ort/');
+  const m = (await (await fetch('/media/models/twin-softmax/manifest.json')).json()) as Manifest;
+  const onnx = new Uint8Array(await (await fetch('/media/models/twin-softmax/model.onnx')).arrayBuffer());
+  const ids = Array.from({ length: 96 }, (_, i) => (i * 7919) % m.vocabSize);
+  const ms: Record<string, number> = {};
+  for (const backend of ['wasm', 'webgpu'] as const) {
+    const engine = await AttentionEngine.create(ort, m, onnx, backend);
+    try {
+      await engine.analyze(ids.slice(0, 8)); // warm-up: shaders and kernels compiled
+      const t0 = performance.now();
+      await engine.analyze(ids);
+      ms[backend] = performance.now() - t0;
+    } finally {
+      await engine.release();
+    }
+  }
+  note = `forward of 96 tokens, wasm ${ms.wasm.toFixed(0)} ms, software WebGPU ${ms.webgpu.toFixed(0)} ms`;
+  assert(ms.wasm < ms.webgpu, `auto chose wasm, but WebGPU was faster: ${note}`);
 });
 
 it('without the WebGPU flag there is no adapter, a reason, and the wasm backend', ['nogpu'], async () => {
@@ -176,7 +204,7 @@ it('the twin-diff package on ORT WebGPU: the kernel reads ORT\'s Q/K buffers in 
   try {
     const dev = (await ort.env.webgpu.device) as GPUDevice;
     const T = fx.ids.length;
-    const out = await session.run({ [m.inputs.ids.name]: new ort.Tensor('int64', BigInt64Array.from(fx.ids.map(BigInt)), [1, T]) });
+    const out = await session.run(wholeTextFeeds(ort, m, fx.ids)); // one chunk: positions 0..T−1, an empty cache
     for (const r of fx.rows.filter((r) => r.query === T - 1)) {
       const qo = out[m.outputs.q.name.replace('{layer}', String(r.layer))];
       const ko = out[m.outputs.k.name.replace('{layer}', String(r.layer))];
@@ -226,6 +254,45 @@ it('the engine gives the same rows on WebGPU (kernels on ORT buffers) and on was
   }
 });
 
+
+it('chunked prefill on WebGPU: chunks of 7 and 20 tokens give the logits, Q/K and rows of one pass, Q/K gathered into GPU buffers (1e-5)', ['webgpu'], async () => {
+  await configureOrt('/dist/ort/');
+  for (const pkg of ['twin-diff', 'twin-softmax']) {
+    const m = (await (await fetch(`/media/models/${pkg}/manifest.json`)).json()) as Manifest;
+    const onnx = new Uint8Array(await (await fetch(`/media/models/${pkg}/model.onnx`)).arrayBuffer());
+    const T = 48; // SwiftShader: small, for correctness
+    const ids = Array.from({ length: T }, (_, i) => (i * 7919 + 13 * (i >> 3)) % m.vocabSize);
+    const engine = await AttentionEngine.create(ort, m, onnx, 'webgpu');
+    try {
+      assert(engine.backend === 'webgpu', `${pkg}: engine on ${engine.backend}`);
+      engine.chunkTokens = T;
+      const one = await engine.analyze(ids);
+      const rows = (await one.rows(T - 1)).layers.flatMap((x) => x.heads.map((h) => h.a.slice()));
+      const logits = (await one.logits()).slice();
+      const qk: Float32Array[] = [];
+      for (let l = 0; l < m.layers; l++) {
+        const { q, k } = await one.qkTensors(l);
+        qk.push(q.data.slice(), k.data.slice());
+      }
+      for (const chunk of [7, 20]) {
+        engine.chunkTokens = chunk;
+        const a = await engine.analyze(ids);
+        assert(a.onWebGpu(0), `${pkg} chunk ${chunk}: Q/K stay on the GPU`);
+        // The rows come from the WGSL kernel reading the gathered GPU buffers (read before anything downloads them).
+        (await a.rows(T - 1)).layers.flatMap((x) => x.heads.map((h) => h.a)).forEach((r, i) => assertClose(r, rows[i], 1e-5, 0, `${pkg} chunk ${chunk}: row ${i}`));
+        assertClose(await a.logits(), logits, 1e-4, 1e-5, `${pkg} chunk ${chunk}: logits`);
+        for (let l = 0; l < m.layers; l++) {
+          const { q, k } = await a.qkTensors(l);
+          assertClose(q.data, qk[2 * l], 1e-5, 0, `${pkg} chunk ${chunk}: q of layer ${l}`);
+          assertClose(k.data, qk[2 * l + 1], 1e-5, 0, `${pkg} chunk ${chunk}: k of layer ${l}`);
+        }
+      }
+    } finally {
+      await engine.release();
+    }
+  }
+  assert(chunkedHoldings.count === 0, `chunked runs hold ${chunkedHoldings.count} buffers after they finished`);
+});
 
 it('WGSL rowLse, columns, pooled map, head statistics, what-if, rollout and value-weighted kernels equal their CPU twins', ['webgpu'], async () => {
   const dev = await gpuDevice();
@@ -446,9 +513,11 @@ it('explorer strips: one scale over A1, λ·A2 and A1 − λ·A2; exact zeros an
   }
 });
 
-async function runAll(mode: Mode): Promise<Result[]> {
+/** Runs the tests of a mode; `grep` (ATTN_BROWSER_GREP, a regular expression) runs only the names it matches. */
+async function runAll(mode: Mode, grep = ''): Promise<Result[]> {
   const results: Result[] = [];
-  for (const t of tests.filter((t) => t.modes.includes(mode))) {
+  const only = grep ? new RegExp(grep) : undefined;
+  for (const t of tests.filter((t) => t.modes.includes(mode) && (!only || only.test(t.name)))) {
     const t0 = performance.now();
     try {
       note = undefined;

@@ -24,8 +24,8 @@ for (const mode of ['webgpu', 'nogpu']) {
     await p.waitForFunction(() => typeof window.runTests === 'function', null, { timeout: 30000 }).catch(() => {
       throw new Error('the test page did not define window.runTests (did out/test/browser/page.js build and load?)');
     });
-    const results = await p.evaluate((m) => window.runTests(m), mode);
-    if (results.length === 0) throw new Error(`the page ran no tests in mode ${mode}`);
+    const results = await p.evaluate(([m, grep]) => window.runTests(m, grep), [mode, process.env.ATTN_BROWSER_GREP ?? '']);
+    if (results.length === 0 && !process.env.ATTN_BROWSER_GREP) throw new Error(`the page ran no tests in mode ${mode}`);
     for (const r of results) {
       if (r.ok) passed++;
       else failed++;

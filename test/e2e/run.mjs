@@ -5,7 +5,7 @@
 //   3. the packaged .vsix installed into a fresh code-server, checked in a browser without WebGPU (wasm path).
 // Prints `extension-host: N passed, N failed` and `e2e: N passed, N failed`.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium } from '../browser/chromium.mjs';
@@ -101,7 +101,10 @@ if (dev) try {
     }
   }
 
-  // 2. The UI, as a user sees it (test/e2e/ui.mjs).
+  // 2. The UI, as a user sees it (test/e2e/ui.mjs), on WebGPU: `auto` picks wasm on this machine's software adapter,
+  // so the setting asks for WebGPU to keep the webview's WebGPU path covered (the host suite's teardowns reset it).
+  const userSettings = join(dev.profile.userData, 'User/settings.json');
+  writeFileSync(userSettings, JSON.stringify({ ...JSON.parse(readFileSync(userSettings, 'utf8')), 'attentionInspector.backend': 'webgpu' }));
   if (only !== 'host' && only !== 'keys') await uiTests({ dev, check, shots, workspace, modelsDir, explorerOnly: only === 'explorer' });
 } finally {
   await dev.stop();

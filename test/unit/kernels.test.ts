@@ -13,6 +13,7 @@ import { rolloutStepCpu, valueWeightedCpu } from '../../webview/engine/kernels/r
 import { rowLseCpu } from '../../webview/engine/kernels/rowLse.cpu';
 import { WHAT_IF_VIEWS, viewShares, whatIfCpu } from '../../webview/engine/kernels/whatIf.cpu';
 import { maxAbsDiff } from '../../src/core/probe';
+import { wholeTextFeeds } from '../fixtures/feeds';
 
 ort.env.wasm.numThreads = 1;
 
@@ -26,7 +27,7 @@ async function twinDiff() {
   const fx = JSON.parse(readFileSync('test/fixtures/models/twin-diff.json', 'utf8'));
   const s = await ort.InferenceSession.create(readFileSync('media/models/twin-diff/model.onnx'), { executionProviders: ['wasm'] });
   const T = fx.ids.length;
-  const out = await s.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(fx.ids.map(BigInt)), [1, T]) });
+  const out = await s.run(wholeTextFeeds(ort, m, fx.ids));
   await s.release();
   const get = (n: string, l: number) => out[n.replace('{layer}', String(l))];
   const layers = Array.from({ length: m.layers }, (_, l) => ({

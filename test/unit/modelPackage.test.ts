@@ -8,6 +8,7 @@ import { Tensor, diffRow, softmaxRow } from '../../src/core/attention';
 import { manifestJsonSchema, type Manifest } from '../../src/core/manifest';
 import { PackageError, validatePackage } from '../../src/model/packageValidator';
 import { maxAbsDiff } from '../../src/core/probe';
+import { wholeTextFeeds } from '../fixtures/feeds';
 
 ort.env.wasm.numThreads = 1;
 const PACKAGES = ['media/models/twin-diff', 'media/models/twin-softmax'];
@@ -25,7 +26,7 @@ async function run(folder: string) {
   const session = await ort.InferenceSession.create(readFileSync(pkg.onnxPath), { executionProviders: ['wasm'] });
   try {
     const T = fx.ids.length;
-    const out = await session.run({ [m.inputs.ids.name]: new ort.Tensor('int64', BigInt64Array.from(fx.ids.map(BigInt)), [1, T]) });
+    const out = await session.run(wholeTextFeeds(ort, m, fx.ids));
     return { m, fx, out, T };
   } finally {
     await session.release();

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chooseBackend, parseToHost, parseToWebview, type Capabilities } from '../../src/core/protocol';
+import { chooseBackend, isSoftwareAdapter, parseToHost, parseToWebview, type Capabilities } from '../../src/core/protocol';
 
 const caps: Capabilities = {
-  adapter: { vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader', shaderF16: false },
+  adapter: { vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader', shaderF16: false, software: true },
   webgpuUnavailableReason: null,
-  backend: 'webgpu',
+  backend: 'wasm',
+  backendReason: 'the WebGPU adapter (google swiftshader SwiftShader) is a software renderer',
   crossOriginIsolated: false,
   userAgent: 'x',
 };
@@ -57,11 +58,20 @@ test('host → webview messages are validated too', () => {
   assert.equal(parseToWebview({ method: 'webview/ready' }).ok, false);
 });
 
-test('backend choice: wasm when asked or when there is no adapter', () => {
-  assert.equal(chooseBackend('auto', true), 'webgpu');
-  assert.equal(chooseBackend('auto', false), 'wasm');
-  assert.equal(chooseBackend('webgpu', false), 'wasm');
-  assert.equal(chooseBackend('wasm', true), 'wasm');
+test('backend choice: wasm when asked, without an adapter, and for auto on a software adapter; each with its reason', () => {
+  const gpu = { vendor: 'nvidia', architecture: 'ampere', device: '', description: 'NVIDIA GeForce RTX 3060', software: false };
+  const swift = { vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader Device (Subzero)', software: true };
+  assert.deepEqual(chooseBackend('auto', gpu), { backend: 'webgpu', reason: 'a hardware WebGPU adapter (nvidia ampere NVIDIA GeForce RTX 3060)' });
+  assert.equal(chooseBackend('auto', null).backend, 'wasm');
+  assert.equal(chooseBackend('auto', swift).backend, 'wasm');
+  assert.match(chooseBackend('auto', swift).reason, /software renderer, far slower than wasm; set attentionInspector.backend to "webgpu"/);
+  assert.deepEqual(chooseBackend('webgpu', swift), { backend: 'webgpu', reason: 'the setting attentionInspector.backend is "webgpu" (google swiftshader SwiftShader Device (Subzero), a software adapter: expect it to be slow)' });
+  assert.equal(chooseBackend('webgpu', null).backend, 'wasm');
+  assert.equal(chooseBackend('wasm', gpu).backend, 'wasm');
+  assert.ok(isSoftwareAdapter({ vendor: 'google', architecture: 'swiftshader', device: '', description: '' }, false));
+  assert.ok(isSoftwareAdapter({ vendor: 'mesa', architecture: '', device: '', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' }, false));
+  assert.ok(isSoftwareAdapter({ vendor: 'x', architecture: '', device: '', description: '' }, true), 'a fallback adapter is software');
+  assert.ok(!isSoftwareAdapter({ vendor: 'intel', architecture: 'gen-12lp', device: '', description: 'Intel(R) UHD Graphics' }, false));
 });
 
 test('analysis messages: ids must be an Int32Array, rows must be Float32Arrays of layers × heads × tokens', () => {

@@ -21,6 +21,8 @@ import { rowLseGpu } from './kernels/rowLse.wgsl';
 import { whatIfCpu } from './kernels/whatIf.cpu';
 import { whatIfGpu } from './kernels/whatIf.wgsl';
 import { layerStatsCpuInBlocks } from './layerStats';
+import { LOGITS_KEEP_BYTES } from './chunkedRun';
+import { surprisalFromLogits } from '../../src/core/surprisal';
 
 export interface HeadRow {
   /** The weights the model used: A for softmax, A1 − λ·A2 for DIFF. [T] */
@@ -87,6 +89,8 @@ export class Analysis {
     protected readonly outputs: Ort.InferenceSession.OnnxValueMapType,
     readonly tokens: number,
     private readonly device: GPUDevice | undefined,
+    /** Surprisal per token when the run computed it (a chunked run, which may not keep the logits). */
+    private readonly surprisalKnown?: Float32Array,
   ) {
     liveOutputs.count += Object.keys(outputs).length;
   }
@@ -171,8 +175,18 @@ export class Analysis {
   /** Logits [1, T, vocab] (downloaded to the CPU). */
   async logits(): Promise<Float32Array> {
     return this.use(async () => {
+      if (!this.outputs[this.m.outputs.logits.name] && this.surprisalKnown) {
+        throw new Error(`the logits of ${this.tokens} tokens were not kept (more than ${LOGITS_KEEP_BYTES / 2 ** 20} MiB); their surprisal was`);
+      }
       return (await this.out(this.m.outputs.logits.name).getData()) as Float32Array;
     });
+  }
+
+  /** −log p(token i | tokens before i) in nats for the analysed ids (NaN for the first). */
+  async surprisal(ids: ArrayLike<number>): Promise<Float32Array> {
+    if (this.surprisalKnown) return this.surprisalKnown;
+    const logits = await this.logits();
+    return surprisalFromLogits(logits, ids, logits.length / this.tokens);
   }
 
   /** The row of every layer and head for one query token. */
@@ -228,6 +242,11 @@ export class Analysis {
 
   private onGpu(layer: number): boolean {
     return !!this.device && this.out(perLayer(this.m.outputs.q.name, layer)).location === 'gpu-buffer';
+  }
+
+  /** Whether a layer's Q/K are read in place on the GPU (WebGPU) rather than on the CPU. */
+  onWebGpu(layer: number): boolean {
+    return this.onGpu(layer);
   }
 
   /** Q/K of a layer as shapes plus, on WebGPU, ORT's buffers; on wasm, as CPU tensors. */

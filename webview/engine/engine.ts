@@ -10,9 +10,11 @@ import type { Backend } from '../../src/core/protocol';
 import { Analysis, perLayer } from './analysis';
 import { ProbsAnalysis } from './probsAnalysis';
 import { attentionRowsCpu } from './kernels/attentionRows.cpu';
+import { runChunked, type ChunkProgress } from './chunkedRun';
 import { Tensor } from '../../src/core/attention';
 
 export { Analysis, liveOutputs } from './analysis';
+export type { ChunkProgress } from './chunkedRun';
 export type { HeadRow, LayerRows, Rows } from './analysis';
 
 export type OrtModule = Pick<typeof Ort, 'InferenceSession' | 'Tensor' | 'env'>;
@@ -33,17 +35,31 @@ function fetchNames(m: Manifest, from: ReadFrom = 'qk', verify = false): string[
  * whose attention can only be read from their softmax outputs.
  */
 export const PROBS_BUDGET_BYTES = 256 * 2 ** 20;
+/**
+ * A graph without a key/value cache runs in one pass, whose explicit attention holds about four [heads × T × T]
+ * float tensors at once (measured: 4.0 GB at T = 8192 with 4 sub-heads, the wasm heap's ceiling). Its input is
+ * limited so that this stays within SINGLE_PASS_BYTES.
+ */
+export const SINGLE_PASS_BYTES = 2 * 2 ** 30;
+export function singlePassTokenLimit(m: Pick<Manifest, 'qkHeads' | 'maxContext'>): number {
+  return Math.max(1, Math.min(m.maxContext, Math.floor(Math.sqrt(SINGLE_PASS_BYTES / (16 * m.qkHeads)))));
+}
+/** Tokens per chunk of a chunked prefill: attention then holds [heads × chunk × T] (64 MiB per tensor at T = 8192). */
+export const CHUNK_TOKENS = 512;
 export function probsTokenLimit(m: Pick<Manifest, 'layers' | 'qkHeads' | 'maxContext'>): number {
   return Math.max(1, Math.min(m.maxContext, Math.floor(Math.sqrt(PROBS_BUDGET_BYTES / (4 * m.layers * m.qkHeads)))));
 }
 
 type ExtraInput = NonNullable<Manifest['inputs']['extra']>[number];
 
-/** A graph input besides the ids: an attention mask of ones, positions 0..T−1, or an empty past key/value cache. */
-function extraFeed(ort: OrtModule, x: ExtraInput, T: number): Ort.Tensor {
+/**
+ * A graph input besides the ids, for T tokens after `past` cached ones: an attention mask of ones, positions
+ * past..past+T−1, or an empty past key/value cache.
+ */
+function extraFeed(ort: OrtModule, x: ExtraInput, T: number, past = 0): Ort.Tensor {
   const dims = x.dims.map((d) => (d === 'batch' ? 1 : d === 'token' ? T : d === 'past' ? 0 : d));
   const n = dims.reduce((a, b) => a * b, 1);
-  const value = (i: number) => (x.fill === 'ones' ? 1 : x.fill === 'positions' ? i % T : 0);
+  const value = (i: number) => (x.fill === 'ones' ? 1 : x.fill === 'positions' ? past + (i % T) : 0);
   if (x.dtype === 'int64') return new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(value(i))), dims);
   if (x.dtype === 'int32') return new ort.Tensor('int32', Int32Array.from({ length: n }, (_, i) => value(i)), dims);
   return new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => value(i)), dims);
@@ -84,9 +100,21 @@ export class AttentionEngine {
     return this.checkError;
   }
 
-  /** The longest input: the model's context, or less when full maps must be held (probsTokenLimit). */
+  /** Tokens per chunk when the graph takes a key/value cache (tests set it to compare chunkings). */
+  chunkTokens = CHUNK_TOKENS;
+
+  /** Whether this engine feeds the text in chunks (the graph takes a key/value cache). */
+  get chunked(): boolean {
+    return !!this.manifest.cache && this.from === 'qk';
+  }
+
+  /**
+   * The longest input: the model's context with a key/value cache; without one, what a single pass can hold
+   * (singlePassTokenLimit), or less when full maps must be held (probsTokenLimit).
+   */
   get tokenLimit(): number {
-    return this.from === 'probs' ? probsTokenLimit(this.manifest) : this.manifest.maxContext;
+    if (this.from === 'probs') return probsTokenLimit(this.manifest);
+    return this.chunked ? this.manifest.maxContext : singlePassTokenLimit(this.manifest);
   }
 
   /**
@@ -145,6 +173,19 @@ export class AttentionEngine {
     });
     const missing = fetchNames(manifest).filter((n) => !session.outputNames.includes(n));
     for (const i of [manifest.inputs.ids, ...(manifest.inputs.extra ?? [])]) if (!session.inputNames.includes(i.name)) missing.unshift(`input ${i.name}`);
+    for (let l = 0; l < manifest.layers && manifest.cache; l++) {
+      for (const part of [manifest.cache.key, manifest.cache.value]) {
+        if (!session.inputNames.includes(perLayer(part.past, l))) missing.push(`input ${perLayer(part.past, l)}`);
+        if (!session.outputNames.includes(perLayer(part.present, l))) missing.push(perLayer(part.present, l));
+      }
+    }
+    const fed = new Set([manifest.inputs.ids.name, ...(manifest.inputs.extra ?? []).map((x) => x.name)]);
+    for (let l = 0; l < manifest.layers && manifest.cache; l++) for (const part of [manifest.cache.key, manifest.cache.value]) fed.add(perLayer(part.past, l));
+    const unfed = session.inputNames.filter((n) => !fed.has(n));
+    if (unfed.length) {
+      await session.release();
+      throw new Error(`the model does not match its manifest: the graph takes input${unfed.length === 1 ? '' : 's'} ${unfed.slice(0, 5).map((n) => `"${n}"`).join(', ')}${unfed.length > 5 ? ` and ${unfed.length - 5} more` : ''} that the manifest does not declare (inputs.extra, or cache for past keys/values)`);
+    }
     if (missing.length) {
       await session.release();
       throw new Error(`the model does not match its manifest: the graph has no ${missing.map((m) => `"${m}"`).join(', ')}`);
@@ -160,13 +201,15 @@ export class AttentionEngine {
   }
 
   /** Runs the model on token ids. Rejects bad input with a message that says what to change. */
-  async analyze(ids: readonly number[]): Promise<Analysis> {
+  async analyze(ids: readonly number[], onProgress?: (p: ChunkProgress) => void): Promise<Analysis> {
     if (this.released) throw new Error('the engine was released; load the model again');
     const m = this.manifest;
     if (ids.length === 0) throw new Error('nothing to analyze: the token list is empty');
     if (ids.length > m.maxContext) throw new Error(`${ids.length} tokens exceed the model's maximum context of ${m.maxContext}; analyze a shorter range`);
     if (ids.length > this.tokenLimit) {
-      throw new Error(`${ids.length} tokens are more than ${this.tokenLimit}: ${m.name}'s attention is read from its full softmax maps (its Q and K alone do not reproduce it), which limits the input; analyze a shorter range`);
+      if (this.from === 'probs') throw new Error(`${ids.length} tokens are more than ${this.tokenLimit}: ${m.name}'s attention is read from its full softmax maps (its Q and K alone do not reproduce it), which limits the input; analyze a shorter range`);
+      const gb = (16 * m.qkHeads * ids.length ** 2) / 2 ** 30;
+      throw new Error(`${ids.length} tokens are more than ${this.tokenLimit}: ${m.name}'s graph takes no key/value cache, so it runs in one pass whose attention needs memory that grows with the square of the input (about ${gb.toFixed(1)} GB here); analyze a shorter range, or export the model with a cache (training/export_model.py)`);
     }
     ids.forEach((id, i) => {
       if (!Number.isInteger(id) || id < 0 || id >= m.vocabSize) throw new Error(`token id ${id} at position ${i} is outside the vocabulary (0..${m.vocabSize - 1})`);
@@ -179,9 +222,22 @@ export class AttentionEngine {
     const T = ids.length;
     const job = this.queue.then(async () => {
       if (gen !== this.generation || this.released) throw new CancelledError();
-      // Only what the inspector reads: a graph's other outputs (a KV cache) are not copied out.
-      const outputs = await this.session.run(this.feeds(ids), fetchNames(m, this.from));
-      const analysis = this.from === 'probs' ? new ProbsAnalysis(m, outputs, T, undefined) : new Analysis(m, outputs, T, this.device);
+      let analysis: Analysis;
+      if (this.chunked) {
+        const r = await runChunked(this.ort, this.session, m, ids, fetchNames(m), this.device, {
+          chunkTokens: this.chunkTokens,
+          cancelled: () => gen !== this.generation || this.released,
+          cancelError: () => new CancelledError(),
+          onProgress,
+          extraFeeds: (n, past) => Object.fromEntries((m.inputs.extra ?? []).map((x) => [x.name, extraFeed(this.ort, x, n, past)])),
+        });
+        analysis = new Analysis(m, r.outputs, T, this.device, r.surprisal);
+      } else {
+        // Only what the inspector reads: a graph's other outputs (a KV cache) are not copied out.
+        const outputs = await this.session.run(this.feeds(ids), fetchNames(m, this.from));
+        analysis = this.from === 'probs' ? new ProbsAnalysis(m, outputs, T, undefined) : new Analysis(m, outputs, T, this.device);
+        onProgress?.({ done: T, total: T, chunk: 1, chunks: 1 });
+      }
       try {
         analysis.checkShapes();
       } catch (e) {

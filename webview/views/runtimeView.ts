@@ -37,10 +37,11 @@ export function renderRuntimeView(root: HTMLElement, s: RuntimeViewState): void 
     const table = el('table', { class: 'facts' });
     table.append(
       row('Backend', caps.backend, 'backend'),
+      row('Why', caps.backendReason, 'backend-reason'),
       row('GPU adapter', a ? [a.vendor || 'unknown vendor', a.architecture, a.description].filter(Boolean).join(' · ') : 'none', 'adapter'),
     );
     if (!a) table.append(row('Why no WebGPU', caps.webgpuUnavailableReason ?? 'unknown', 'no-webgpu-reason'));
-    if (a) table.append(row('shader-f16', a.shaderF16 ? 'yes' : 'no (fp32 only)', 'f16'));
+    if (a) table.append(row('shader-f16', a.shaderF16 ? 'yes' : 'no (fp32 only)', 'f16'), row('Software adapter', a.software ? 'yes (WebGPU emulated on the CPU)' : 'no', 'software'));
     table.append(row('Threads', caps.crossOriginIsolated ? 'multi-threaded wasm possible' : 'single-threaded wasm (no cross-origin isolation)', 'threads'));
     parts.push(table);
   }

@@ -42,7 +42,9 @@ suite('Attention Inspector in the extension host', () => {
     const caps = await (await api()).whenReady();
     if (expectWebGpu) assert.ok(caps.adapter, `adapter expected; reason: ${caps.webgpuUnavailableReason}`);
     if (caps.adapter) {
-      assert.equal(caps.backend, 'webgpu');
+      // auto never runs on a software adapter (SwiftShader here): wasm is far faster there.
+      assert.equal(caps.backend, caps.adapter.software ? 'wasm' : 'webgpu', caps.backendReason);
+      if (caps.adapter.software) assert.match(caps.backendReason, /software renderer, far slower than wasm/);
       assert.equal(caps.webgpuUnavailableReason, null);
     } else {
       assert.equal(caps.backend, 'wasm');
@@ -53,10 +55,19 @@ suite('Attention Inspector in the extension host', () => {
   test('the probe runs in the webview on the reported backend and matches the reference', async () => {
     const a = await api();
     const r = await a.runProbe(32);
-    assert.equal(r.backend, expectWebGpu ? 'webgpu' : a.capabilities()?.backend);
+    assert.equal(r.backend, a.capabilities()?.backend);
     assert.equal(r.tokens, 32);
     assert.ok(r.maxAbsError < 1e-5, `max error ${r.maxAbsError}`);
     assert.equal(r.firstRow.length, 8);
+  });
+
+  test('the backend setting "webgpu" runs the probe on WebGPU, a software adapter included, and says why', async () => {
+    await config().update('backend', 'webgpu', vscode.ConfigurationTarget.Global);
+    const a = await api();
+    const r = await a.runProbe(16);
+    assert.equal(r.backend, expectWebGpu ? 'webgpu' : a.capabilities()?.backend);
+    assert.ok(r.maxAbsError < 1e-5);
+    if (expectWebGpu) assert.match(a.capabilities()?.backendReason ?? '', /the setting attentionInspector.backend is "webgpu"/);
   });
 
   test('Check Runtime (the palette command) returns the probe result', async () => {
