@@ -45,7 +45,7 @@ const products = [
 function copyOrtFiles() {
   const src = dirname(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm'));
   mkdirSync(join(root, 'dist/ort'), { recursive: true });
-  for (const f of ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm']) {
+  for (const f of ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']) {
     copyFileSync(join(src, f), join(root, 'dist/ort', f));
   }
 }

@@ -5,8 +5,8 @@
  */
 import { parseManifest, type Manifest } from '../src/core/manifest';
 import type { AnalysisInfo, AnalysisQuery, Backend, ModelLoadResult, RowsPayload, TensorPayload } from '../src/core/protocol';
-import { AttentionEngine, type Analysis } from './engine/engine';
-import { ort } from './engine/ortRuntime';
+import { AttentionEngine, type Analysis, type ChunkProgress } from './engine/engine';
+import { ortFor } from './engine/ortRuntime';
 
 export class AnalysisController {
   private readonly engines = new Map<string, Promise<AttentionEngine>>();
@@ -14,6 +14,10 @@ export class AnalysisController {
   private readonly packages = new Map<string, { manifest: Manifest; onnx: Uint8Array }>();
   /** The latest analysis of each model (the twins are compared on the same text, so both stay). */
   private readonly current = new Map<string, { analysis: Analysis; info: AnalysisInfo; ids: Int32Array }>();
+  /** Sessions created so far (the first one pays for ONNX Runtime's WebAssembly). */
+  private sessions = 0;
+  /** Where timings of model loads go (the webview's log). */
+  onLog?: (message: string) => void;
   /** Bumped whenever an analysis is replaced or cleared, so views can drop work for an older one. */
   generation = 0;
 
@@ -30,7 +34,7 @@ export class AnalysisController {
       e = this.serial(async () => {
         const pkg = this.packages.get(model);
         if (pkg) {
-          const engine = await AttentionEngine.create(ort, pkg.manifest, pkg.onnx, backend);
+          const engine = await AttentionEngine.create(ortFor(backend), pkg.manifest, pkg.onnx, backend);
           // A graph the extension rewrote also outputs its softmax: Q/K are checked against it once.
           const m = pkg.manifest;
           const ids = Array.from({ length: Math.min(32, m.maxContext) }, (_, i) => (i * 7919 + 13) % m.vocabSize);
@@ -38,13 +42,18 @@ export class AnalysisController {
           return engine;
         }
         const base = `${this.modelsBase}${model}/`;
+        const t0 = performance.now();
         const mr = await fetch(`${base}manifest.json`);
         if (!mr.ok) throw new Error(`model "${model}": manifest.json could not be loaded (HTTP ${mr.status})`);
         const parsed = parseManifest(await mr.json(), `${model}/manifest.json`);
         if (!parsed.ok) throw new Error(parsed.errors.join('; '));
         const or = await fetch(base + parsed.manifest.files.onnx);
         if (!or.ok) throw new Error(`model "${model}": ${parsed.manifest.files.onnx} could not be loaded (HTTP ${or.status})`);
-        return AttentionEngine.create(ort, parsed.manifest, new Uint8Array(await or.arrayBuffer()), backend);
+        const bytes = new Uint8Array(await or.arrayBuffer());
+        const t1 = performance.now();
+        const engine = await AttentionEngine.create(ortFor(backend), parsed.manifest, bytes, backend);
+        this.onLog?.(`model ${model} on ${engine.backend}: files fetched in ${Math.round(t1 - t0)} ms (${(bytes.byteLength / 2 ** 20).toFixed(1)} MB), session created in ${Math.round(performance.now() - t1)} ms${this.sessions++ === 0 ? ' (the first session also loads and compiles ONNX Runtime\'s WebAssembly)' : ''}`);
+        return engine;
       });
       e.catch(() => this.engines.delete(key));
       this.engines.set(key, e);
@@ -73,12 +82,17 @@ export class AnalysisController {
     return { model, readFrom: engine.readFrom, tokenLimit: engine.tokenLimit, maxError: engine.maxCheckError };
   }
 
-  async run(model: string, backend: Backend, ids: Int32Array): Promise<AnalysisInfo> {
+  /** Loads a bundled model's session now, so that its first run does not wait for it. */
+  async warm(model: string, backend: Backend): Promise<void> {
+    await this.engine(model, backend);
+  }
+
+  async run(model: string, backend: Backend, ids: Int32Array, onProgress?: (p: ChunkProgress) => void): Promise<AnalysisInfo> {
     const engine = await this.engine(model, backend);
     this.current.delete(model);
     this.generation++;
     const t0 = performance.now();
-    const analysis = await engine.analyze(Array.from(ids)); // a newer run cancels this one inside the engine
+    const analysis = await engine.analyze(Array.from(ids), onProgress); // a newer run cancels this one inside the engine
     const runMs = performance.now() - t0;
     const m = engine.manifest;
     const lambdas: number[] = [];

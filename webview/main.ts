@@ -35,6 +35,7 @@ function serial<T>(job: () => Promise<T>): Promise<T> {
 
 const analyses = new AnalysisController(body.models ?? '', serial);
 let lastHostRequest = 0;
+analyses.onLog = (m) => log('info', m);
 const inspector = new InspectorView(inspectorRoot, analyses, (m) => send(m), () => performance.now() - lastHostRequest);
 
 function send(msg: ToHost): void {
@@ -59,8 +60,11 @@ function safeJsonArray(s: string | undefined): string[] {
 /** Every model run starts here: the runtime files must be there, the backend is chosen, ORT is pointed at its files. */
 async function runtimeFor(preference: BackendPreference): Promise<Capabilities> {
   if (missingFiles.length) throw new Error(`files missing from the extension: ${missingFiles.join(', ')}`);
+  const t0 = performance.now();
   const caps = await detectCapabilities(preference);
-  await configureOrt(ortBase);
+  const t1 = performance.now();
+  const first = await configureOrt(ortBase);
+  if (first) log('info', `runtime configured: adapter check ${Math.round(t1 - t0)} ms, ONNX Runtime's files checked in ${Math.round(performance.now() - t1)} ms`);
   return caps;
 }
 
@@ -70,6 +74,7 @@ async function handle(msg: ToWebview): Promise<void> {
       if (msg.backendPreference !== preference) {
         preference = msg.backendPreference;
         state.capabilities = await detectCapabilities(preference);
+        send({ method: 'capabilities/didChange', capabilities: state.capabilities });
         render();
       }
       return;
@@ -104,10 +109,27 @@ async function handle(msg: ToWebview): Promise<void> {
       }
       return;
     }
+    case 'model/warm':
+      try {
+        const caps = await runtimeFor(msg.backendPreference);
+        const t0 = performance.now();
+        await analyses.warm(msg.model, caps.backend);
+        log('info', `model ${msg.model} ready on ${caps.backend} in ${Math.round(performance.now() - t0)} ms (loaded before the analysis)`);
+      } catch (e) {
+        log('warn', `warming ${msg.model} failed (the analysis will say why): ${e instanceof Error ? e.message : String(e)}`);
+      }
+      return;
     case 'analysis/run':
       return answer('analysis/run/done', msg.id, async () => {
         const caps = await runtimeFor(msg.backendPreference);
-        const result = await analyses.run(msg.model, caps.backend, msg.ids);
+        let reported = 0;
+        const result = await analyses.run(msg.model, caps.backend, msg.ids, (p) => {
+          // At most ~20 reports per run, and none for a run of one chunk.
+          if (p.chunks > 1 && (p.done === p.total || p.done - reported >= p.total / 20)) {
+            reported = p.done;
+            send({ method: 'analysis/progress', id: msg.id, done: p.done, total: p.total });
+          }
+        });
         log('info', `analysis ${msg.id}: ${result.tokens} tokens with ${result.model} on ${result.backend} (${result.backend === caps.backend ? caps.backendReason : 'ONNX Runtime fell back from WebGPU'}) in ${Math.round(result.runMs)} ms`);
         return result;
       });

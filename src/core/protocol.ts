@@ -171,6 +171,8 @@ export type ToWebview =
   | { method: 'config/didChange'; backendPreference: BackendPreference }
   | { method: 'probe/run'; id: number; backendPreference: BackendPreference; tokens: number }
   | { method: 'analysis/run'; id: number; backendPreference: BackendPreference; model: string; ids: Int32Array }
+  /** Start loading a bundled model's runtime and session now (while the host tokenizes), so the run finds it ready. */
+  | { method: 'model/warm'; backendPreference: BackendPreference; model: string }
   /** A user's model package (validated by the host), sent once before its first analysis; bundled ones are fetched. */
   | { method: 'model/load'; id: number; backendPreference: BackendPreference; model: string; manifest: unknown; onnx: Uint8Array }
   | { method: 'analysis/rows'; id: number; model: string; query: number }
@@ -188,10 +190,14 @@ export type ToWebview =
 /** Webview → host. */
 export type ToHost =
   | { method: 'webview/ready'; capabilities: Capabilities }
+  /** The backend setting changed: the backend now chosen, and why. */
+  | { method: 'capabilities/didChange'; capabilities: Capabilities }
   | { method: 'probe/run/done'; id: number; ok: true; result: ProbeResult }
   | { method: 'probe/run/done'; id: number; ok: false; error: string }
   | { method: 'analysis/run/done'; id: number; ok: true; result: AnalysisInfo }
   | { method: 'analysis/run/done'; id: number; ok: false; error: string }
+  /** A long analysis runs in chunks: how many of its tokens have run (for the host's progress notification). */
+  | { method: 'analysis/progress'; id: number; done: number; total: number }
   | { method: 'model/load/done'; id: number; ok: true; result: ModelLoadResult }
   | { method: 'model/load/done'; id: number; ok: false; error: string }
   | { method: 'analysis/rows/done'; id: number; ok: true; result: RowsPayload }
@@ -399,7 +405,8 @@ function parseDone(raw: Obj, check: (v: unknown) => string | null): Parsed<ToHos
 export function parseToHost(raw: unknown): Parsed<ToHost> {
   if (!isObj(raw) || !isStr(raw.method)) return fail(raw, 'not an object with a string "method"');
   switch (raw.method) {
-    case 'webview/ready': {
+    case 'webview/ready':
+    case 'capabilities/didChange': {
       const r = checkCapabilities(raw.capabilities);
       return r ? fail(raw, r) : { ok: true, message: raw as ToHost };
     }
@@ -421,6 +428,9 @@ export function parseToHost(raw: unknown): Parsed<ToHost> {
         : fail(raw, 'layer and head must be non-negative integers');
     case 'ui/focusToken':
       return isInt(raw.token) && raw.token >= 0 ? { ok: true, message: raw as ToHost } : fail(raw, 'token must be a non-negative integer');
+    case 'analysis/progress':
+      if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
+      return isInt(raw.done) && isInt(raw.total) && raw.done >= 0 && raw.total >= raw.done ? { ok: true, message: raw as ToHost } : fail(raw, 'done and total must be integers with 0 ≤ done ≤ total');
     case 'ui/openExplorer':
     case 'explorer/ready':
       return { ok: true, message: raw as ToHost };
@@ -464,6 +474,9 @@ export function parseToWebview(raw: unknown): Parsed<ToWebview> {
       if (!(raw.ids instanceof Int32Array)) return fail(raw, 'ids must be an Int32Array');
       return { ok: true, message: raw as ToWebview };
     }
+    case 'model/warm':
+      if (!isPreference(raw.backendPreference)) return fail(raw, 'backendPreference must be auto, webgpu or wasm');
+      return isStr(raw.model) && MODEL_NAME.test(raw.model) ? { ok: true, message: raw as ToWebview } : fail(raw, 'model must be a package name');
     case 'model/load': {
       if (!isInt(raw.id)) return fail(raw, 'id must be an integer');
       if (!isPreference(raw.backendPreference)) return fail(raw, 'backendPreference must be auto, webgpu or wasm');

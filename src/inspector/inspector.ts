@@ -97,6 +97,9 @@ export class Inspector implements vscode.Disposable {
       panel.onDidReset(() => {
         if (this.session) this.clear('the panel reloaded');
       }),
+      // The panel's webview has started (or its backend changed): load the runtime and the model now, so that the first
+      // Analyze does not wait for them.
+      panel.onDidChangeCapabilities(() => this.panel.warm(this.model)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('attentionInspector.aggregation')) {
           const a = cfg().get<string>('aggregation', 'token');
@@ -146,6 +149,9 @@ export class Inspector implements vscode.Disposable {
     clearTimeout(this.reanalyzeTimer);
     const model = this.model;
     const compare = this.compare;
+    // The webview loads the runtime and the model's session while the host reads and tokenizes the text.
+    this.panel.warm(model);
+    if (compare) this.panel.warm(this.twin());
     const { pkg } = await this.models.load(model);
     // A user's model is loaded (and checked) in the panel first: its attention may have to be read from full maps,
     // which limits the window.
@@ -210,7 +216,7 @@ export class Inspector implements vscode.Disposable {
       for (const m of models) {
         if (m !== model) await this.checkSameTokens(m, session, model);
         this.panelAnalyses++;
-        const info = await this.panel.analyze(m, ids);
+        const info = await this.panel.analyze(m, ids, (done, total) => this.reportProgress(`analyzing ${ids.length} tokens`, done, total));
         if (gen !== this.generation) return undefined;
         session.runs.set(m, info);
       }
@@ -698,9 +704,12 @@ export class Inspector implements vscode.Disposable {
     this.running++;
     this.status.setAnalyzing(status);
     const timer = setTimeout(() => {
-      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (_p, token) => {
+      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (p, token) => {
         token.onCancellationRequested(onCancel);
-        return work.catch(() => undefined);
+        this.progressSink = p;
+        return work.catch(() => undefined).finally(() => {
+          if (this.progressSink === p) this.progressSink = undefined;
+        });
       });
     }, 500);
     try {
@@ -709,6 +718,15 @@ export class Inspector implements vscode.Disposable {
       clearTimeout(timer);
       if (--this.running === 0) this.status.setAnalyzing(undefined);
     }
+  }
+
+  private progressSink: vscode.Progress<{ message?: string; increment?: number }> | undefined;
+
+  /** A long analysis runs in chunks: its share done shows in the status bar and the notification. */
+  private reportProgress(status: string, done: number, total: number): void {
+    const pct = Math.floor((100 * done) / Math.max(1, total));
+    this.status.setAnalyzing(`${status}: ${pct}%`);
+    this.progressSink?.report({ message: `${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} tokens run (${pct}%)` });
   }
 
   /** Resolves when the latest analysis has finished (tests). */

@@ -127,7 +127,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
         // A second ready means the webview reloaded: whatever it was doing is lost.
         if (this.ready.settled) this.resetConnection('the panel reloaded');
         this.capabilitiesValue = msg.capabilities;
-        this.log.info(`webview ready: backend ${msg.capabilities.backend}; adapter ${describeAdapter(msg.capabilities)}`);
+        this.log.info(`webview ready: backend ${msg.capabilities.backend} (${msg.capabilities.backendReason}); adapter ${describeAdapter(msg.capabilities)}`);
         this.ready.resolve(msg.capabilities);
         this.onDidChangeCapabilitiesEmitter.fire(msg.capabilities);
         this.post({ method: 'config/didChange', backendPreference: backendPreference() });
@@ -148,6 +148,14 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
         else waiting.reject(new Error(msg.error));
         break;
       }
+      case 'capabilities/didChange':
+        this.capabilitiesValue = msg.capabilities;
+        this.log.info(`backend ${msg.capabilities.backend}: ${msg.capabilities.backendReason}`);
+        this.onDidChangeCapabilitiesEmitter.fire(msg.capabilities);
+        break;
+      case 'analysis/progress':
+        this.progress.get(msg.id)?.(msg.done, msg.total);
+        break;
       case 'ui/selectHead':
         this.onDidSelectHeadEmitter.fire({ layer: msg.layer, head: msg.head });
         break;
@@ -214,9 +222,29 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
    * Runs a model on token ids in the webview; the analysis stays there until the next one replaces it. A user's
    * model is sent to the webview first (ensureModel).
    */
-  async analyze(model: string, ids: Int32Array): Promise<AnalysisInfo> {
+  async analyze(model: string, ids: Int32Array, onProgress?: (done: number, total: number) => void): Promise<AnalysisInfo> {
     await this.ensureModel(model);
-    return this.request('analysis', (id) => ({ method: 'analysis/run', id, backendPreference: backendPreference(), model, ids }));
+    let rid = -1;
+    const run = this.request<AnalysisInfo>('analysis', (id) => {
+      rid = id;
+      if (onProgress) this.progress.set(id, onProgress);
+      return { method: 'analysis/run', id, backendPreference: backendPreference(), model, ids };
+    });
+    return run.finally(() => this.progress.delete(rid));
+  }
+
+  /** Progress reports of running analyses, by request id. */
+  private readonly progress = new Map<number, (done: number, total: number) => void>();
+
+  /**
+   * Starts the webview loading a bundled model's runtime and session without waiting (the first analysis then does
+   * not pay for it after tokenizing). Opens the panel when it is not open; errors show up when the analysis runs.
+   */
+  warm(model: string): void {
+    if (this.uploads(model)) return; // a user's model is loaded by ensureModel, with its checks
+    void this.whenReady()
+      .then(() => this.post({ method: 'model/warm', backendPreference: backendPreference(), model }))
+      .catch(() => undefined);
   }
 
   /** What the webview found when it loaded a user's model (undefined: bundled, or not loaded yet). */

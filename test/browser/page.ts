@@ -23,7 +23,7 @@ import { whatIfGpu } from '../../webview/engine/kernels/whatIf.wgsl';
 import { attentionRowsCpu } from '../../webview/engine/kernels/attentionRows.cpu';
 import { attentionRowsGpu } from '../../webview/engine/kernels/attentionRows.wgsl';
 import { detectCapabilities } from '../../webview/capabilities';
-import { configureOrt, openSession, ort } from '../../webview/engine/ortRuntime';
+import { configureOrt, openSession, ort, ortFor } from '../../webview/engine/ortRuntime';
 import { runProbe } from '../../webview/engine/probe';
 import { MapView } from '../../webview/explorer/mapView';
 import { Strips } from '../../webview/explorer/strips';
@@ -96,7 +96,7 @@ it('"auto" on the software adapter picks wasm, and wasm is the faster backend he
   const ids = Array.from({ length: 96 }, (_, i) => (i * 7919) % m.vocabSize);
   const ms: Record<string, number> = {};
   for (const backend of ['wasm', 'webgpu'] as const) {
-    const engine = await AttentionEngine.create(ort, m, onnx, backend);
+    const engine = await AttentionEngine.create(ortFor(backend), m, onnx, backend); // the ORT build the panel uses for it
     try {
       await engine.analyze(ids.slice(0, 8)); // warm-up: shaders and kernels compiled
       const t0 = performance.now();

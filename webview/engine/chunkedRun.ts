@@ -3,8 +3,9 @@
  * chunk's present keys/values to the next, so the graph's attention holds [chunk × T], never [T × T]. The outputs
  * the inspector reads are gathered along their token axis into tensors over the whole text, so an Analysis cannot
  * tell them from a single pass: on WebGPU, Q/K chunks are copied into one GPU buffer per layer (they never leave
- * the GPU); elsewhere they are copied on the CPU. The logits are reduced to surprisal chunk by chunk (kept whole only
- * while they fit LOGITS_KEEP_BYTES), since [T × vocab] floats at 8,192 tokens would be most of the memory.
+ * the GPU); elsewhere they are copied on the CPU. The logits are kept whole while they fit LOGITS_KEEP_BYTES; beyond
+ * that they are reduced to surprisal chunk by chunk, since [T × vocab] floats at 8,192 tokens would be most of the
+ * memory.
  */
 import type * as Ort from 'onnxruntime-web';
 import type { Manifest } from '../../src/core/manifest';
@@ -33,8 +34,8 @@ export interface ChunkedOptions {
 
 export interface ChunkedResult {
   outputs: Record<string, Ort.Tensor>;
-  /** −log p(token i | before) for every token (NaN for the first). */
-  surprisal: Float32Array;
+  /** −log p(token i | before) for every token (NaN for the first), when the logits were too long to keep. */
+  surprisal?: Float32Array;
 }
 
 /** Where each fetched output's token axis is, from the manifest's layouts. */
@@ -152,7 +153,9 @@ export async function runChunked(ort: OrtModule, session: Ort.InferenceSession, 
         if (name === logitsName) {
           const data = (await t.getData()) as Float32Array;
           if (data.length !== n * V) throw new Error(`the model does not match its manifest: logits of chunk ${c + 1} hold ${data.length} values, ${n} tokens × vocabulary ${V} = ${n * V}`);
-          for (let r = 0; r < n; r++) {
+          // Logits that are kept whole give surprisal later, on request (as a single pass does); otherwise each chunk's
+          // rows are reduced now, before they are let go.
+          for (let r = 0; r < n && !logits; r++) {
             const i = t0 + r;
             if (i + 1 >= T) break;
             const row = data.subarray(r * V, (r + 1) * V);
@@ -218,7 +221,7 @@ export async function runChunked(ort: OrtModule, session: Ort.InferenceSession, 
     }
     chunkedHoldings.count -= gathers.size;
     gathers.clear();
-    return { outputs, surprisal };
+    return { outputs, surprisal: keepLogits ? undefined : surprisal };
   } catch (e) {
     freeAll();
     throw e;

@@ -1,11 +1,11 @@
 import { PROBE_DIM, PROBE_INPUT, PROBE_OUTPUT, maxAbsDiff, probeInput, probeReference } from '../../src/core/probe';
 import type { Backend, ProbeResult } from '../../src/core/protocol';
-import { ort, openSession } from './ortRuntime';
+import { openSession } from './ortRuntime';
 
 /** Runs the probe graph on the given backend and compares its output with the JavaScript reference. */
 export async function runProbe(model: Uint8Array, backend: Backend, tokens: number): Promise<ProbeResult> {
   const t0 = performance.now();
-  const { session, backend: actual } = await openSession(model, backend);
+  const { session, ort, backend: actual } = await openSession(model, backend);
   const t1 = performance.now();
   try {
     const x = probeInput(tokens);

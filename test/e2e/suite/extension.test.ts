@@ -67,6 +67,8 @@ suite('Attention Inspector in the extension host', () => {
     const r = await a.runProbe(16);
     assert.equal(r.backend, expectWebGpu ? 'webgpu' : a.capabilities()?.backend);
     assert.ok(r.maxAbsError < 1e-5);
+    // The webview reports the new choice and its reason (capabilities/didChange) once it has handled the setting.
+    for (let i = 0; expectWebGpu && i < 100 && !/"webgpu"/.test(a.capabilities()?.backendReason ?? ''); i++) await new Promise((r) => setTimeout(r, 50));
     if (expectWebGpu) assert.match(a.capabilities()?.backendReason ?? '', /the setting attentionInspector.backend is "webgpu"/);
   });
 
