@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as ortWeb from 'onnxruntime-web';
 import { parseManifest } from '../src/core/manifest';
 import { seededRandom } from '../src/core/probe';
-import { AttentionEngine, CHUNK_TOKENS } from '../webview/engine/engine';
+import { AttentionEngine, chunkTokensFor } from '../webview/engine/engine';
 import type { Manifest } from '../src/core/manifest';
 
 const arg = (name: string, def: string) => {
@@ -24,8 +24,8 @@ const model = arg('model', 'twin-diff');
 const statsMaxT = Number(arg('stats-max-T', '2048'));
 /** `web`: only the engine (ORT web), for the engine's own peak memory; `both`: the timing comparison. */
 const runtimes = arg('runtimes', 'both');
-/** Tokens per chunk of the engine's chunked prefill (the bundled graphs take a key/value cache). */
-const chunk = Number(arg('chunk', String(CHUNK_TOKENS)));
+/** Tokens per chunk of the engine's chunked prefill (the bundled graphs take a key/value cache); "auto": the engine's choice. */
+const chunkArg = arg('chunk', 'auto');
 /** Also time the same graph in one chunk holding the whole text (the single pass of earlier releases) up to this T. */
 const singleMaxT = Number(arg('single-max-T', '4096'));
 
@@ -78,6 +78,7 @@ async function main() {
   const reps = T <= 1024 ? 5 : T <= 2048 ? 3 : 1;
   const result: Record<string, unknown> = { T, model, reps };
 
+  const chunk = chunkArg === 'auto' ? chunkTokensFor(T, m.qkHeads) : Number(chunkArg);
   result.chunk = chunk;
   if (runtimes === 'web') {
     const engine = await AttentionEngine.create(ortWeb, m, onnx, 'wasm');

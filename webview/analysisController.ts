@@ -31,6 +31,10 @@ export class AnalysisController {
     const key = `${model}@${backend}`;
     let e = this.engines.get(key);
     if (!e) {
+      // A bundled model's files are fetched now, outside the one-at-a-time lane, so the fetch overlaps whatever holds
+      // the lane (ONNX Runtime compiling its WebAssembly for the first session).
+      const files = this.packages.has(model) ? undefined : this.fetchBundled(model);
+      files?.catch(() => undefined);
       e = this.serial(async () => {
         const pkg = this.packages.get(model);
         if (pkg) {
@@ -41,24 +45,29 @@ export class AnalysisController {
           await engine.verify(ids);
           return engine;
         }
-        const base = `${this.modelsBase}${model}/`;
-        const t0 = performance.now();
-        const mr = await fetch(`${base}manifest.json`);
-        if (!mr.ok) throw new Error(`model "${model}": manifest.json could not be loaded (HTTP ${mr.status})`);
-        const parsed = parseManifest(await mr.json(), `${model}/manifest.json`);
-        if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-        const or = await fetch(base + parsed.manifest.files.onnx);
-        if (!or.ok) throw new Error(`model "${model}": ${parsed.manifest.files.onnx} could not be loaded (HTTP ${or.status})`);
-        const bytes = new Uint8Array(await or.arrayBuffer());
+        const { manifest, bytes, fetchMs } = await (files ?? this.fetchBundled(model));
         const t1 = performance.now();
-        const engine = await AttentionEngine.create(ortFor(backend), parsed.manifest, bytes, backend);
-        this.onLog?.(`model ${model} on ${engine.backend}: files fetched in ${Math.round(t1 - t0)} ms (${(bytes.byteLength / 2 ** 20).toFixed(1)} MB), session created in ${Math.round(performance.now() - t1)} ms${this.sessions++ === 0 ? ' (the first session also loads and compiles ONNX Runtime\'s WebAssembly)' : ''}`);
+        const engine = await AttentionEngine.create(ortFor(backend), manifest, bytes, backend);
+        this.onLog?.(`model ${model} on ${engine.backend}: files fetched in ${Math.round(fetchMs)} ms (${(bytes.byteLength / 2 ** 20).toFixed(1)} MB), session created in ${Math.round(performance.now() - t1)} ms${this.sessions++ === 0 ? ' (the first session of a page also compiles ONNX Runtime\'s WebAssembly unless the panel preloaded it)' : ''}`);
         return engine;
       });
       e.catch(() => this.engines.delete(key));
       this.engines.set(key, e);
     }
     return e;
+  }
+
+  /** A bundled model's manifest (checked) and graph, fetched from the extension. */
+  private async fetchBundled(model: string): Promise<{ manifest: Manifest; bytes: Uint8Array; fetchMs: number }> {
+    const base = `${this.modelsBase}${model}/`;
+    const t0 = performance.now();
+    const mr = await fetch(`${base}manifest.json`);
+    if (!mr.ok) throw new Error(`model "${model}": manifest.json could not be loaded (HTTP ${mr.status})`);
+    const parsed = parseManifest(await mr.json(), `${model}/manifest.json`);
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    const or = await fetch(base + parsed.manifest.files.onnx);
+    if (!or.ok) throw new Error(`model "${model}": ${parsed.manifest.files.onnx} could not be loaded (HTTP ${or.status})`);
+    return { manifest: parsed.manifest, bytes: new Uint8Array(await or.arrayBuffer()), fetchMs: performance.now() - t0 };
   }
 
   /** Keeps a user's model package for its analyses; a package sent again under the same name replaces the old one. */

@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import { parseToWebview, type BackendPreference, type Capabilities, type ToHost, type ToWebview } from '../src/core/protocol';
+import { parseToWebview, type Backend, type BackendPreference, type Capabilities, type ToHost, type ToWebview } from '../src/core/protocol';
 import { AnalysisController } from './analysisController';
 import { detectCapabilities } from './capabilities';
-import { configureOrt } from './engine/ortRuntime';
+import { configureOrt, openSession } from './engine/ortRuntime';
 import { runProbe } from './engine/probe';
 import { InspectorView } from './views/inspectorView';
 import { renderRuntimeView, type RuntimeViewState } from './views/runtimeView';
@@ -179,10 +179,38 @@ window.addEventListener('message', (event: MessageEvent) => {
 
 window.addEventListener('unhandledrejection', (e) => log('error', `unhandled rejection in the panel: ${String(e.reason)}`));
 
+/**
+ * Loads and compiles ONNX Runtime's WebAssembly for a backend once, by opening (and closing) a session of the tiny
+ * probe graph: started when the panel starts, it runs while the host tokenizes and the model file is fetched, so
+ * the first analysis does not wait for it after them.
+ */
+const runtimeWarmed = new Map<string, Promise<void>>();
+function warmRuntime(backend: Backend): Promise<void> {
+  let p = runtimeWarmed.get(backend);
+  if (!p) {
+    p = (async () => {
+      const t0 = performance.now();
+      await configureOrt(ortBase);
+      const resp = await fetch(probeUrl);
+      if (!resp.ok) throw new Error(`the probe model could not be loaded (HTTP ${resp.status})`);
+      const { session } = await serial(async () => openSession(new Uint8Array(await resp.arrayBuffer()), backend));
+      await session.release();
+      log('info', `ONNX Runtime (${backend}) loaded and compiled in ${Math.round(performance.now() - t0)} ms, before any model needed it`);
+    })();
+    p.catch((e) => {
+      runtimeWarmed.delete(backend);
+      log('warn', `preloading ONNX Runtime failed (an analysis will say why): ${e instanceof Error ? e.message : String(e)}`);
+    });
+    runtimeWarmed.set(backend, p);
+  }
+  return p;
+}
+
 async function start(): Promise<void> {
   render();
   state.capabilities = await detectCapabilities(preference);
   render();
   send({ method: 'webview/ready', capabilities: state.capabilities });
+  if (!missingFiles.length) void warmRuntime(state.capabilities.backend).catch(() => undefined);
 }
 void start();

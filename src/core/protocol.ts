@@ -110,6 +110,8 @@ export interface TensorPayload {
 export interface PanelState {
   /** File name and the lines the analysis covers. */
   source: string;
+  /** Set when the window is longer than the model was trained on: what that means for what is shown. */
+  contextNote: string | null;
   /** Analyzed models: the chosen one first, then its twin when comparing. */
   models: string[];
   /** Display text of every token of the analyzed window. */
@@ -337,6 +339,7 @@ function checkPng(v: unknown): string | null {
 function checkPanelState(v: unknown): string | null {
   if (!isObj(v)) return 'state must be an object';
   if (!isStr(v.source)) return 'state.source must be a string';
+  if (!(v.contextNote === null || isStr(v.contextNote))) return 'state.contextNote must be a string or null';
   if (!Array.isArray(v.models) || !v.models.every((m) => isStr(m) && MODEL_NAME.test(m))) return 'state.models must be package names';
   if (v.labels !== undefined && (!Array.isArray(v.labels) || !v.labels.every(isStr))) return 'state.labels must be strings';
   if (!(v.layer === 'all' || (isInt(v.layer) && v.layer >= 0))) return 'state.layer must be a layer index or "all"';

@@ -58,3 +58,11 @@ export function chooseWindow(text: string, cursor: number, maxTokens: number, en
   }
   throw new Error('could not fit a window of the text into the token budget');
 }
+
+/**
+ * Said in the panel when the window is longer than the model's training windows: the bundled twins take 16,384
+ * positions (RoPE is not learned), but what they do beyond the distance they were trained on is extrapolation.
+ */
+export function contextNote(model: string, trained: number, tokens: number): string {
+  return `${model} was trained on windows of ${trained.toLocaleString('en-US')} tokens; this window has ${tokens.toLocaleString('en-US')}. Attention over distances beyond ${trained.toLocaleString('en-US')} tokens is the model extrapolating, not something it learned: set attentionInspector.maxTokens to ${trained.toLocaleString('en-US')} for a window it knows.`;
+}

@@ -10,7 +10,7 @@ import { aggregate, groupOf, tokenAt, type Aggregation } from '../core/grouping'
 import { measureSpanMass } from '../core/measure';
 import { reanalyzeDelayMs } from '../core/settings';
 import type { ExplorerState, MeasureReport, PanelState } from '../core/protocol';
-import { CHARS_PER_TOKEN } from '../core/textWindow';
+import { CHARS_PER_TOKEN, contextNote } from '../core/textWindow';
 import { describeSelection, lambdaA2, selectRow, viewInfo, type Direction, type HeadSelection, type ViewId } from '../core/views';
 import type { PanelProvider } from '../panel/panelProvider';
 import type { StatusItem } from '../statusItem';
@@ -157,8 +157,8 @@ export class Inspector implements vscode.Disposable {
     // which limits the window.
     const loaded = await this.panel.ensureModel(model);
     // A setting of 0, 2.5 or "abc" must not break the window: clamped to an integer of at least 2.
-    const setting = Number(cfg().get<number>('maxTokens', 2048));
-    const maxTokens = Math.max(2, Math.floor(Math.min(Number.isFinite(setting) ? setting : 2048, pkg.manifest.maxContext, loaded?.tokenLimit ?? Infinity)));
+    const setting = Number(cfg().get<number>('maxTokens', 4096));
+    const maxTokens = Math.max(2, Math.floor(Math.min(Number.isFinite(setting) ? setting : 4096, pkg.manifest.maxContext, loaded?.tokenLimit ?? Infinity)));
     if (loaded?.readFrom === 'probs') {
       const key = `probs:${model}`;
       if (!this.warned.has(key)) {
@@ -208,6 +208,8 @@ export class Inspector implements vscode.Disposable {
     // The panel's analyses are about to be replaced: the old session must not read rows that belong to the new text.
     this.retire();
     const session = new Session(doc, version, start, end, text.slice(win.start, win.end), win.spans, ids, lines, this.panel);
+    const trained = (pkg.manifest.training as { contextTrained?: unknown }).contextTrained;
+    session.trainedContext = typeof trained === 'number' && trained > 0 ? trained : undefined;
     const title = `Attention Inspector: analyzing ${ids.length} tokens with ${models.join(' and ')}`;
     const before = this.panelLane;
     const work = (async () => {
@@ -658,6 +660,7 @@ export class Inspector implements vscode.Disposable {
     const models = [this.model, ...(this.compare ? [this.twin()] : [])].filter((m) => s.runs.has(m));
     return {
       source: `${name}${cell}, lines ${s.lines.first}–${s.lines.last} of ${s.lines.total}`,
+      contextNote: s.trainedContext && s.tokens > s.trainedContext ? contextNote(this.model, s.trainedContext, s.tokens) : null,
       models,
       labels: s.labels,
       layer: this.selection.layer,

@@ -20,6 +20,8 @@ export class Session {
   stale = false;
   /** A newer analysis replaced this one in the panel; nothing may be read for it any more. */
   retired = false;
+  /** The longest window the chosen model was trained on (from its manifest), when it says. */
+  trainedContext: number | undefined;
   private readonly groupCache = new Map<Aggregation, Group[]>();
   private readonly rowsCache = new Map<string, Promise<RowsPayload>>();
   private readonly surprisal = new Map<string, Promise<Float32Array>>();

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { parseManifest, type Manifest } from '../../src/core/manifest';
 import { surprisalFromLogits } from '../../src/core/surprisal';
-import { AttentionEngine, CancelledError, singlePassTokenLimit, type ChunkProgress } from '../../webview/engine/engine';
+import { AttentionEngine, CancelledError, chunkTokensFor, singlePassTokenLimit, type ChunkProgress } from '../../webview/engine/engine';
 import { chunkedHoldings } from '../../webview/engine/chunkedRun';
 import { maxAbsDiff } from '../../src/core/probe';
 
@@ -134,4 +134,9 @@ test('a graph without a key/value cache is limited to what one pass of T² atten
   // The bundled graph needs its cache inputs: a manifest that hides them is refused with their names.
   assert.ok(engine instanceof Error);
   assert.match(engine.message, /takes inputs "position_ids", "past_key_0", "past_value_0", "past_key_1", "past_value_1" and 4 more that the manifest does not declare/);
+});
+
+test('chunk size: 512 tokens up to 2,048, then halved as T doubles (each attention tensor ≤ 16 MiB), never under 64', () => {
+  assert.deepEqual([100, 1024, 2048, 4096, 8192, 16384, 65536].map((T) => chunkTokensFor(T, 4)), [512, 512, 512, 256, 128, 64, 64]);
+  assert.equal(chunkTokensFor(2048, 32), 64, 'more heads, smaller chunks');
 });

@@ -8,7 +8,7 @@ import { aggregate, groupOf, groupSpans, tokenAt } from '../../src/core/grouping
 import { measureSpanMass } from '../../src/core/measure';
 import { parseToHost, parseToWebview, type PanelState, type RowsPayload } from '../../src/core/protocol';
 import { surprisalFromLogits } from '../../src/core/surprisal';
-import { chooseWindow } from '../../src/core/textWindow';
+import { chooseWindow, contextNote } from '../../src/core/textWindow';
 import { TextTokenizer } from '../../src/core/tokenizer';
 import { VIEWS, WHAT_IF_IDS, describeSelection, reduceRows, selectRow, selectedHeads } from '../../src/core/views';
 import { hoverMarkdown } from '../../src/inspector/hoverCard';
@@ -206,13 +206,16 @@ test('the hover card lists the strongest tokens with A1, λ·A2, λ and the twin
 });
 
 test('protocol: the panel state, head clicks and PNG exports are validated', () => {
-  const state: PanelState = { source: 'a.py, lines 1–3 of 3', models: ['twin-diff'], labels: ['a', 'b'], layer: 'all', head: 'mean', viewLabel: 'A', direction: 'attendsTo', focus: 1, measure: null };
+  const state: PanelState = { source: 'a.py, lines 1–3 of 3', contextNote: null, models: ['twin-diff'], labels: ['a', 'b'], layer: 'all', head: 'mean', viewLabel: 'A', direction: 'attendsTo', focus: 1, measure: null };
   assert.equal(parseToWebview({ method: 'view/update', state }).ok, true);
   assert.deepEqual(parseToWebview({ method: 'view/update', state: { ...state, head: 'max' } }), { ok: false, method: 'view/update', reason: 'state.head must be a head index, "mean" or "maxAbs"' });
   assert.equal(parseToWebview({ method: 'view/update', state: { ...state, measure: { query: 1, span: [0, 1], results: [{ model: 'twin-diff', selection: 0.1, firstToken: 0.2, rest: 0.7 }] } } }).ok, true);
   const { labels: _unchanged, ...withoutLabels } = state;
   assert.equal(parseToWebview({ method: 'view/update', state: withoutLabels }).ok, true, 'labels are left out while unchanged');
   assert.equal(parseToWebview({ method: 'view/update', state: { ...state, labels: [1, 2] } }).ok, false);
+  assert.equal(parseToWebview({ method: 'view/update', state: { ...state, contextNote: contextNote('twin-diff', 256, 2048) } }).ok, true);
+  assert.equal(parseToWebview({ method: 'view/update', state: { ...state, contextNote: 3 } }).ok, false);
+  assert.equal(contextNote('twin-diff', 256, 2048), 'twin-diff was trained on windows of 256 tokens; this window has 2,048. Attention over distances beyond 256 tokens is the model extrapolating, not something it learned: set attentionInspector.maxTokens to 256 for a window it knows.');
   assert.equal(parseToWebview({ method: 'analysis/rows', id: 1, query: 2 }).ok, false, 'rows name their model');
   assert.equal(parseToWebview({ method: 'analysis/query', id: 1, model: 'twin-diff', query: { kind: 'surprisal' } }).ok, true);
   assert.equal(parseToHost({ method: 'ui/selectHead', layer: 1, head: 0 }).ok, true);

@@ -111,7 +111,7 @@ test('model upload: a user model package travels as a manifest object and ONNX b
 
 test('explorer messages: state carries one analysis per model and a session; requests name the session they are for', () => {
   const info = { model: 'twin-diff', backend: 'wasm', tokens: 3, layers: 4, heads: 2, lambdas: [0.2, 0.3, 0.4, 0.5], runMs: 9, attention: 'diff-v1', valueWeighted: false, readFrom: 'qk', tokenLimit: 8192 };
-  const state = { source: 'a.py, lines 1–2 of 2', models: ['twin-diff'], labels: ['a', 'b', 'c'], layer: 1, head: 0, viewLabel: 'A', direction: 'attendsTo', focus: 2, measure: null, analyses: [info], session: 3 };
+  const state = { source: 'a.py, lines 1–2 of 2', contextNote: null, models: ['twin-diff'], labels: ['a', 'b', 'c'], layer: 1, head: 0, viewLabel: 'A', direction: 'attendsTo', focus: 2, measure: null, analyses: [info], session: 3 };
   assert.equal(parseToWebview({ method: 'explorer/state', state }).ok, true);
   assert.equal(parseToWebview({ method: 'explorer/state', state: null }).ok, true);
   assert.deepEqual(parseToWebview({ method: 'explorer/state', state: { ...state, analyses: [] } }), { ok: false, method: 'explorer/state', reason: 'state.analyses must have one entry per model' });

@@ -44,8 +44,17 @@ export const SINGLE_PASS_BYTES = 2 * 2 ** 30;
 export function singlePassTokenLimit(m: Pick<Manifest, 'qkHeads' | 'maxContext'>): number {
   return Math.max(1, Math.min(m.maxContext, Math.floor(Math.sqrt(SINGLE_PASS_BYTES / (16 * m.qkHeads)))));
 }
-/** Tokens per chunk of a chunked prefill: attention then holds [heads × chunk × T] (64 MiB per tensor at T = 8192). */
-export const CHUNK_TOKENS = 512;
+/**
+ * Bytes of one [qkHeads × chunk × T] float tensor of a chunk's attention; ORT holds a few such tensors at once, and
+ * the wasm heap keeps its high-water mark. Measured in Node at T = 8192 (twin-diff, 4 sub-heads), peak RSS of the
+ * process: 664 MB with chunks of 512 tokens (64 MiB per tensor), 546 MB with 256, 476 MB with 128; at T = 2048 the
+ * forward took 1083 / 1190 / 1277 ms with chunks of 512 / 256 / 128.
+ */
+export const CHUNK_ATTENTION_BYTES = 16 * 2 ** 20;
+/** Tokens per chunk for T tokens: a power of two from 64 to 512 that keeps each attention tensor within CHUNK_ATTENTION_BYTES. */
+export function chunkTokensFor(T: number, qkHeads: number): number {
+  return Math.max(64, Math.min(512, 2 ** Math.floor(Math.log2(CHUNK_ATTENTION_BYTES / (4 * qkHeads * Math.max(1, T))))));
+}
 export function probsTokenLimit(m: Pick<Manifest, 'layers' | 'qkHeads' | 'maxContext'>): number {
   return Math.max(1, Math.min(m.maxContext, Math.floor(Math.sqrt(PROBS_BUDGET_BYTES / (4 * m.layers * m.qkHeads)))));
 }
@@ -100,8 +109,8 @@ export class AttentionEngine {
     return this.checkError;
   }
 
-  /** Tokens per chunk when the graph takes a key/value cache (tests set it to compare chunkings). */
-  chunkTokens = CHUNK_TOKENS;
+  /** Tokens per chunk when the graph takes a key/value cache; undefined: chunkTokensFor (tests set it to compare chunkings). */
+  chunkTokens: number | undefined;
 
   /** Whether this engine feeds the text in chunks (the graph takes a key/value cache). */
   get chunked(): boolean {
@@ -225,7 +234,7 @@ export class AttentionEngine {
       let analysis: Analysis;
       if (this.chunked) {
         const r = await runChunked(this.ort, this.session, m, ids, fetchNames(m), this.device, {
-          chunkTokens: this.chunkTokens,
+          chunkTokens: this.chunkTokens ?? chunkTokensFor(T, m.qkHeads),
           cancelled: () => gen !== this.generation || this.released,
           cancelError: () => new CancelledError(),
           onProgress,

@@ -93,7 +93,7 @@ export class InspectorView {
     this.facts.replaceChildren(
       el('table', { class: 'facts' },
         el('tr', {}, el('th', {}, 'Text'), el('td', { 'data-testid': 'source' }, s.source)),
-        el('tr', {}, el('th', {}, 'Tokens'), el('td', { 'data-testid': 'tokens' }, String(s.labels.length))),
+        el('tr', {}, el('th', {}, 'Tokens'), el('td', { 'data-testid': 'tokens' }, String(s.labels.length), ...(s.contextNote ? [el('div', { class: 'note', 'data-testid': 'context-note', role: 'note' }, s.contextNote)] : []))),
         el('tr', {}, el('th', {}, 'View'), el('td', { 'data-testid': 'view' }, `${s.viewLabel} · ${s.direction === 'attendsTo' ? 'attends to' : 'attended by'}`)),
         el('tr', {}, el('th', {}, 'Heads'), el('td', { 'data-testid': 'selection' }, describeSelection({ layer: s.layer, head: s.head }))),
         el('tr', {}, el('th', {}, 'Focus'), el('td', { 'data-testid': 'focus' }, focus)),
