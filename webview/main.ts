@@ -23,7 +23,7 @@ const missingFiles = safeJsonArray(body.missing);
 z.config({ jitless: true });
 
 const state: RuntimeViewState = { running: false, missingFiles, probe: vscode.getState()?.probe };
-let preference: BackendPreference = 'auto';
+let preference: BackendPreference = body.backend === 'webgpu' || body.backend === 'wasm' ? body.backend : 'auto';
 let latestProbe = 0;
 /** ORT cannot create two WebGPU sessions at once: requests that run models go through this chain, one at a time. */
 let modelWork: Promise<unknown> = Promise.resolve();
@@ -76,6 +76,7 @@ async function handle(msg: ToWebview): Promise<void> {
         state.capabilities = await detectCapabilities(preference);
         send({ method: 'capabilities/didChange', capabilities: state.capabilities });
         render();
+        if (!missingFiles.length) void warmRuntime(state.capabilities.backend).catch(() => undefined);
       }
       return;
     case 'probe/run': {

@@ -143,7 +143,9 @@ export const ManifestSchema = z
         const dims = m.cache[part].dims;
         if (dims.filter((d) => d === 'past').length !== 1) ctx.addIssue({ code: 'custom', path: ['cache', part, 'dims'], message: 'must name "past" exactly once (the cached tokens\' axis)' });
       }
-      if (m.readFrom === 'probs') ctx.addIssue({ code: 'custom', path: ['cache'], message: 'cannot be used when readFrom is "probs" (full maps are read in one pass)' });
+      if (m.readFrom === 'probs' || m.outputs.probs) ctx.addIssue({ code: 'custom', path: ['cache'], message: 'cannot be used with outputs.probs or readFrom "probs" (full maps are read in one pass)' });
+      const mask = (m.inputs.extra ?? []).find((x) => x.fill === 'ones');
+      if (mask) ctx.addIssue({ code: 'custom', path: ['cache'], message: `cannot be used with an attention-mask input ("${mask.name}", fill "ones"): the engine feeds a cache only to graphs that take positions` });
     }
     if (m.readFrom === 'probs' && !m.outputs.probs) ctx.addIssue({ code: 'custom', path: ['outputs', 'probs'], message: 'is required when readFrom is "probs"' });
     for (const f of Object.values(m.files)) {

@@ -150,8 +150,8 @@ export class Inspector implements vscode.Disposable {
     const model = this.model;
     const compare = this.compare;
     // The webview loads the runtime and the model's session while the host reads and tokenizes the text.
+    // (Only the chosen model: the twin runs after it, and its session is created then, not during this model's run.)
     this.panel.warm(model);
-    if (compare) this.panel.warm(this.twin());
     const { pkg } = await this.models.load(model);
     // A user's model is loaded (and checked) in the panel first: its attention may have to be read from full maps,
     // which limits the window.

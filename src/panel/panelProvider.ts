@@ -92,6 +92,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
       probeUri: uri('dist', PROBE_FILE),
       modelsUri: uri('dist', 'models') + '/', // staged by the build (src/analysis/bundledModels.ts)
       missingFiles: missing,
+      backendPreference: backendPreference(),
     });
     const subs: vscode.Disposable[] = [];
     subs.push(view.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)));

@@ -229,7 +229,7 @@ it('the twin-diff package on ORT WebGPU: the kernel reads ORT\'s Q/K buffers in 
   }
 });
 
-it('the engine gives the same rows on WebGPU (kernels on ORT buffers) and on wasm (CPU twins), both twins', ['webgpu'], async () => {
+it('the engine gives the same rows on WebGPU (kernels on ORT buffers) and on wasm (ORT\'s plain wasm build, CPU twins), both twins', ['webgpu'], async () => {
   await configureOrt('/dist/ort/');
   for (const pkg of ['twin-diff', 'twin-softmax']) {
     const m = (await (await fetch(`/media/models/${pkg}/manifest.json`)).json()) as Manifest;
@@ -237,7 +237,7 @@ it('the engine gives the same rows on WebGPU (kernels on ORT buffers) and on was
     const ids = ((await (await fetch(`/test/fixtures/models/${pkg}.json`)).json()) as { ids: number[] }).ids;
     const results: Float32Array[][] = [];
     for (const backend of ['webgpu', 'wasm'] as const) {
-      const engine = await AttentionEngine.create(ort, m, onnx, backend);
+      const engine = await AttentionEngine.create(ortFor(backend), m, onnx, backend); // the ORT build the panel uses: plain wasm for wasm
       try {
         assert(engine.backend === backend, `${pkg}: engine on ${engine.backend}, asked ${backend}`);
         const a = await engine.analyze(ids);

@@ -197,8 +197,15 @@ async function openModelFolder(page, folder) {
     if (Date.now() > end) throw new Error('the open dialog did not open');
     await page.waitForTimeout(200);
   }
-  await input.fill(folder + '/');
-  await page.waitForTimeout(500);
+  // The dialog can reset its prefilled path after our typing (seen once in a loaded run, the dialog then showed the
+  // workspace folder): type again until the path holds.
+  const want = folder + '/';
+  for (let i = 0; ; i++) {
+    await input.fill(want);
+    await page.waitForTimeout(500);
+    if ((await input.inputValue().catch(() => '')) === want) break;
+    if (i >= 10) throw new Error(`the open dialog kept its own path instead of ${want}`);
+  }
   await page.keyboard.press('Enter');
 }
 

@@ -140,3 +140,36 @@ test('chunk size: 512 tokens up to 2,048, then halved as T doubles (each attenti
   assert.deepEqual([100, 1024, 2048, 4096, 8192, 16384, 65536].map((T) => chunkTokensFor(T, 4)), [512, 512, 512, 256, 128, 64, 64]);
   assert.equal(chunkTokensFor(2048, 32), 64, 'more heads, smaller chunks');
 });
+
+test('chunked prefill: logits too long to keep are reduced to surprisal chunk by chunk, equal to surprisal from the whole logits across chunk boundaries', async () => {
+  const { m, onnx } = load('twin-softmax');
+  const engine = await AttentionEngine.create(ort, m, onnx, 'wasm');
+  try {
+    const T = 90;
+    const ids = idsOf(T, m.vocabSize);
+    engine.chunkTokens = T;
+    const whole = surprisalFromLogits((await (await engine.analyze(ids)).logits()).slice(), ids, m.vocabSize);
+    engine.chunkTokens = 16; // boundaries at 16, 32, 48, 64, 80
+    engine.logitsKeepBytes = 0;
+    const a = await engine.analyze(ids);
+    const s = await a.surprisal(ids);
+    assert.ok(Number.isNaN(s[0]));
+    assert.ok(maxAbsDiff(s.subarray(1), whole.subarray(1)) < 1e-4);
+    for (const b of [16, 32, 80]) assert.ok(Math.abs(s[b] - whole[b]) < 1e-4, `token ${b}, the first of a chunk, is predicted by the previous chunk's last row`);
+    await assert.rejects(a.logits(), /the logits of 90 tokens were not kept \(a chunked run keeps them up to 64 MiB\); their surprisal was/);
+  } finally {
+    await engine.release();
+  }
+});
+
+test('manifest: a cache cannot go with full softmax outputs or an attention-mask input (the engine could not feed them)', () => {
+  const base = JSON.parse(readFileSync('media/models/twin-diff/manifest.json', 'utf8'));
+  assert.ok(parseManifest(base).ok);
+  const probs = parseManifest({ ...base, outputs: { ...base.outputs, probs: { name: 'probs_{layer}', layout: ['batch', 'qkHead', 'token', 'key'] } } });
+  assert.ok(!probs.ok && probs.errors.some((e) => /cache .*cannot be used with outputs.probs/.test(e)), JSON.stringify(probs));
+  const mask = parseManifest({ ...base, inputs: { ...base.inputs, extra: [...base.inputs.extra, { name: 'attention_mask', fill: 'ones', dtype: 'int64', dims: ['batch', 'token'] }] } });
+  assert.ok(!mask.ok && mask.errors.some((e) => /attention-mask input \("attention_mask"/.test(e)), JSON.stringify(mask));
+  const twoPast = parseManifest({ ...base, cache: { ...base.cache, key: { ...base.cache.key, dims: ['batch', 'past', 'past', 32] } } });
+  assert.ok(!twoPast.ok && twoPast.errors.some((e) => /cache.key.dims .*"past" exactly once/.test(e)), JSON.stringify(twoPast));
+});
+

@@ -176,7 +176,7 @@ export class Analysis {
   async logits(): Promise<Float32Array> {
     return this.use(async () => {
       if (!this.outputs[this.m.outputs.logits.name] && this.surprisalKnown) {
-        throw new Error(`the logits of ${this.tokens} tokens were not kept (more than ${LOGITS_KEEP_BYTES / 2 ** 20} MiB); their surprisal was`);
+        throw new Error(`the logits of ${this.tokens} tokens were not kept (a chunked run keeps them up to ${LOGITS_KEEP_BYTES / 2 ** 20} MiB); their surprisal was`);
       }
       return (await this.out(this.m.outputs.logits.name).getData()) as Float32Array;
     });
@@ -184,7 +184,7 @@ export class Analysis {
 
   /** −log p(token i | tokens before i) in nats for the analysed ids (NaN for the first). */
   async surprisal(ids: ArrayLike<number>): Promise<Float32Array> {
-    if (this.surprisalKnown) return this.surprisalKnown;
+    if (this.surprisalKnown) return this.use(async () => this.surprisalKnown!);
     const logits = await this.logits();
     return surprisalFromLogits(logits, ids, logits.length / this.tokens);
   }

@@ -28,6 +28,8 @@ export interface ChunkedOptions {
   cancelled: () => boolean;
   cancelError: () => Error;
   onProgress?: (p: ChunkProgress) => void;
+  /** The longest logits kept whole, in bytes (default LOGITS_KEEP_BYTES; tests set 0 to check the per-chunk surprisal). */
+  logitsKeepBytes?: number;
   /** Extra inputs for a chunk of `tokens` tokens after `past` cached ones. */
   extraFeeds: (tokens: number, past: number) => Record<string, Ort.Tensor>;
 }
@@ -89,7 +91,7 @@ export async function runChunked(ort: OrtModule, session: Ort.InferenceSession, 
   const C = Math.max(1, Math.floor(o.chunkTokens));
   const chunks = Math.ceil(T / C);
   const V = m.vocabSize;
-  const keepLogits = T * V * 4 <= LOGITS_KEEP_BYTES;
+  const keepLogits = T * V * 4 <= (o.logitsKeepBytes ?? LOGITS_KEEP_BYTES);
   const logitsName = m.outputs.logits.name;
   const axes = tokenAxes(m, fetch);
   const present: string[] = [];
@@ -178,6 +180,7 @@ export async function runChunked(ort: OrtModule, session: Ort.InferenceSession, 
           }
           continue;
         }
+        if (t.type !== 'float32') throw new Error(`the model does not match its manifest: output "${name}" holds ${t.type}; the inspector reads float32 Q, K and per-token outputs`);
         if (t.dims[axis] !== n) throw new Error(`the model does not match its manifest: output "${name}" of chunk ${c + 1} has ${t.dims[axis]} tokens on its token axis, not ${n}`);
         if (!g) {
           const dims = [...t.dims];

@@ -112,6 +112,9 @@ export class AttentionEngine {
   /** Tokens per chunk when the graph takes a key/value cache; undefined: chunkTokensFor (tests set it to compare chunkings). */
   chunkTokens: number | undefined;
 
+  /** The longest logits a chunked run keeps whole (bytes); undefined: LOGITS_KEEP_BYTES. Tests set 0. */
+  logitsKeepBytes: number | undefined;
+
   /** Whether this engine feeds the text in chunks (the graph takes a key/value cache). */
   get chunked(): boolean {
     return !!this.manifest.cache && this.from === 'qk';
@@ -174,6 +177,8 @@ export class AttentionEngine {
     for (let l = 0; l < manifest.layers; l++) {
       qk[perLayer(manifest.outputs.q.name, l)] = 'gpu-buffer';
       qk[perLayer(manifest.outputs.k.name, l)] = 'gpu-buffer';
+      // The cache stays on the GPU between chunks: each chunk's present keys/values are the next one's past.
+      if (manifest.cache) for (const part of [manifest.cache.key, manifest.cache.value]) qk[perLayer(part.present, l)] = 'gpu-buffer';
     }
     const session = await ort.InferenceSession.create(onnx, {
       executionProviders: backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
@@ -235,6 +240,7 @@ export class AttentionEngine {
       if (this.chunked) {
         const r = await runChunked(this.ort, this.session, m, ids, fetchNames(m), this.device, {
           chunkTokens: this.chunkTokens ?? chunkTokensFor(T, m.qkHeads),
+          logitsKeepBytes: this.logitsKeepBytes,
           cancelled: () => gen !== this.generation || this.released,
           cancelError: () => new CancelledError(),
           onProgress,
