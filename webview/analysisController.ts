@@ -80,7 +80,7 @@ export class AnalysisController {
       for (const [key, e] of [...this.engines]) {
         if (!key.startsWith(`${old}@`)) continue;
         this.engines.delete(key);
-        void e.then((x) => x.release()).catch(() => undefined);
+        void e.then((x) => this.serial(() => x.release())).catch(() => undefined); // in the lane: see warmRuntime
       }
       this.current.get(old)?.analysis.dispose();
       this.current.delete(old);

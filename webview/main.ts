@@ -194,8 +194,13 @@ function warmRuntime(backend: Backend): Promise<void> {
       await configureOrt(ortBase);
       const resp = await fetch(probeUrl);
       if (!resp.ok) throw new Error(`the probe model could not be loaded (HTTP ${resp.status})`);
-      const { session } = await serial(async () => openSession(new Uint8Array(await resp.arrayBuffer()), backend));
-      await session.release();
+      const bytes = new Uint8Array(await resp.arrayBuffer());
+      // Created and released inside the one-at-a-time lane: ORT's WebGPU build (asyncify) corrupts its memory when a
+      // session is released while another is being created (seen: "memory access out of bounds").
+      await serial(async () => {
+        const { session } = await openSession(bytes, backend);
+        await session.release();
+      });
       log('info', `ONNX Runtime (${backend}) loaded and compiled in ${Math.round(performance.now() - t0)} ms, before any model needed it`);
     })();
     p.catch((e) => {

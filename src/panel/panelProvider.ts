@@ -196,7 +196,10 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
       timeoutMs,
       `The Attention Inspector panel did not start within ${timeoutSeconds()} s. Open the panel (Attention Inspector: Show Panel) and run the command again; see the "Attention Inspector" output for details.`,
     );
-    return Promise.race([this.ready.promise, timer.promise]).finally(() => timer.resolve(undefined as never));
+    // The latest capabilities (a backend setting changed since the panel became ready updates them), not the ready ones.
+    return Promise.race([this.ready.promise, timer.promise])
+      .then((ready) => this.capabilitiesValue ?? ready)
+      .finally(() => timer.resolve(undefined as never));
   }
 
   /** Sends a request to the webview and waits, with the configured timeout, for the answer with its id. */
@@ -243,6 +246,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
    */
   warm(model: string): void {
     if (this.uploads(model)) return; // a user's model is loaded by ensureModel, with its checks
+    if (!this.view) return; // the analysis that follows opens the panel; warming alone does not
     void this.whenReady()
       .then(() => this.post({ method: 'model/warm', backendPreference: backendPreference(), model }))
       .catch(() => undefined);
