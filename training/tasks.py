@@ -276,7 +276,7 @@ class Tasks:
 
     KINDS = (("copy_random", 0.3), ("copy_text", 0.2), ("facts", 0.35), ("identifiers", 0.15))
 
-    # the curriculum's first steps (train.py --curriculum): mostly copying, which small models otherwise learn late
+    # the old curriculum's mix (mostly copying); train.py no longer uses it: see COPY_ONLY and training/PROBES.md
     COPY_FIRST = (("copy_random", 0.6), ("copy_text", 0.2), ("facts", 0.15), ("identifiers", 0.05))
 
     # train.py --curriculum: copying only (random ids and natural text), from which small twins learn to copy
