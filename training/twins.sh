@@ -18,8 +18,8 @@
 # 9 nats (ln 8192); copying has appeared when the second falls far below it. The recipe starts with a 700-step
 # curriculum of copying documents only (train.py --curriculum-seq 32:300,128:200,512:200: rows of 32 tokens, then
 # 128, then 512, the same 8 x 512 tokens per step), then the 37.5 % task mix to the end. Probes at this size
-# (training/PROBES.md, softmax twin): second15 6.98 at step 300, second50 2.29 and second 5.60 at step 500, second
-# 1.13 at step 600; without short rows the plain mix showed none after 1300 steps, and neither did 128-token rows
+# (training/PROBES.md): softmax second50 2.29 and second 5.60 at step 500, second 1.13 at step 600; DIFF second50
+# 1.38 at step 500, second 0.78 at 600, 0.36 at 700, still 0.39 at 900 (200 steps into the mix); without short rows the plain mix showed none after 1300 steps, and neither did 128-token rows
 # alone in 500 steps. If "second" is still above ~5 at step 700, stop the run and rerun with longer stages in a new RUN
 # (--resume keeps a checkpoint's recipe, curriculum included).
 #
