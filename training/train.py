@@ -13,7 +13,9 @@ the data order too unless --data-seed is given, so two seeds differ in both.
 Each batch holds BATCH sequences of SEQ tokens: TASK_SEQS of in-context task documents (training/tasks.py: copying
 random ids and natural text, multi-fact retrieval with distractors, identifiers defined early and used late), and the
 rest random windows of the licensed code and prose, FILE_START_SEQS of those starting at the top of a code file (so
-definitions at the top are in context when they are used far below). float32 (bf16 autocast with --bf16 only where the CPU has native bf16: on this machine it is 7x slower). Checkpoints (model, optimizer, step, config, recipe) go to training/.cache/ckpt/[<run>/]<attention>-s<seed>.pt
+definitions at the top are in context when they are used far below). Before that mix, a curriculum (CUR_SEQ,
+--curriculum-seq): 700 steps of copying documents only (tasks.Tasks.COPY_ONLY), first in rows of 32 tokens, then 128,
+then 512 (the same tokens per step), where copying appears (training/PROBES.md). float32 (bf16 autocast with --bf16 only where the CPU has native bf16: on this machine it is 7x slower). Checkpoints (model, optimizer, step, config, recipe) go to training/.cache/ckpt/[<run>/]<attention>-s<seed>.pt
 every `--ckpt-every` steps, and `--resume` continues from them. Logs: training/.cache/[<run>/]train_<attention>-s<seed>.log.
 """
 from __future__ import annotations
@@ -48,7 +50,10 @@ WARMUP = 100
 WEIGHT_DECAY = 0.1
 GRAD_CLIP = 1.0
 EVAL_TOKENS = 65536  # per validation domain
-CURRICULUM = 0       # steps at the start whose batches are all task documents, mostly copying (--curriculum)
+CURRICULUM = 0       # steps at the start whose batches are all copying documents (--curriculum; see CUR_SEQ)
+CUR_SEQ = "32:300,128:200,512:200"  # curriculum rows: a length (BATCH * SEQ // length rows of it, for CURRICULUM steps)
+                     # or stages length:steps (then CURRICULUM is their sum); training/PROBES.md: copying appears in
+                     # these 700 steps (short rows first), and not in 1300 steps without them. Off: --curriculum-seq 512
 BF16 = False         # bf16 autocast: about 2x faster on CPUs with native bf16, but 7x slower on this machine's (AVX2 only)
 MODEL = dict(n_layer=4, d_model=128, n_head=4, head_dim=32, mlp_hidden=352)
 
@@ -61,6 +66,22 @@ def get_lr(step: int, steps: int) -> float:
         return MIN_LR
     r = (step - warm) / max(1, steps - warm)  # 3) cosine decay to the floor
     return MIN_LR + 0.5 * (1 + math.cos(math.pi * r)) * (LR - MIN_LR)
+
+
+def cur_stages() -> list:
+    """CUR_SEQ as [(row length, steps)]: "128" is one stage of CURRICULUM steps, "32:400,128:200" two stages."""
+    if ":" not in str(CUR_SEQ):
+        return [(int(CUR_SEQ), CURRICULUM)]
+    return [(int(a), int(b)) for a, b in (x.split(":") for x in str(CUR_SEQ).split(","))]
+
+
+def cur_len(step: int) -> int:
+    end = 0
+    for n, k in cur_stages():
+        end += k
+        if step < end:
+            return n
+    return SEQ
 
 
 def load(name: str) -> np.ndarray:
@@ -81,9 +102,12 @@ class Batches:
     def __call__(self, step: int):
         rng = np.random.default_rng([self.seed, step])
         rows = []
-        if step < CURRICULUM:  # first steps: every sequence is tasks, mostly copying (tasks.Tasks.COPY_FIRST)
-            for _ in range(BATCH):
-                rows.append(np.asarray(self.tasks.sequence(rng, SEQ + 1, self.tasks.COPY_FIRST), dtype=np.int64))
+        if step < CURRICULUM:  # first steps: copying documents only (tasks.Tasks.COPY_ONLY), in short rows
+            n = cur_len(step)
+            for _ in range(BATCH * SEQ // n):
+                rows.append(np.asarray(self.tasks.sequence(rng, n + 1, self.tasks.COPY_ONLY), dtype=np.int64))
+            xy = torch.from_numpy(np.stack(rows))
+            return xy[:, :-1].contiguous(), xy[:, 1:].contiguous()
         else:
             for _ in range(TASK_SEQS):
                 rows.append(np.asarray(self.tasks.sequence(rng, SEQ + 1), dtype=np.int64))
@@ -121,9 +145,10 @@ def evaluate(model: LM) -> dict:
 
 
 @torch.no_grad()
-def copy_probe(model: LM, cases: int = 8, n: int = 100) -> dict:
+def copy_probe(model: LM, cases: int = 8, n: int = 100, short: bool = True) -> dict:
     """Loss on the first and second copy of n random ids (measure.py's test, fewer cases): logged at each checkpoint,
-    so a run shows when copying appears."""
+    so a run shows when copying appears. Also for 50 and 15 ids ("first50", "second15", ...), which fit the curriculum's
+    short rows: copying shows there first, and at 100 ids only once the rows are longer."""
     model.eval()
     rng = np.random.default_rng(4242)
     first, second = [], []
@@ -135,7 +160,12 @@ def copy_probe(model: LM, cases: int = 8, n: int = 100) -> dict:
         first.append(float(nll[1:n].mean()))
         second.append(float(nll[n:2 * n].mean()))
     model.train()
-    return {"first": round(float(np.mean(first)), 3), "second": round(float(np.mean(second)), 3)}
+    out = {"first": round(float(np.mean(first)), 3), "second": round(float(np.mean(second)), 3)}
+    if short:
+        for k in (50, 15):
+            s = copy_probe(model, cases, k, False)
+            out.update({f"first{k}": s["first"], f"second{k}": s["second"]})
+    return out
 
 
 def ckpt_path(run: str, attention: str, seed: int) -> str:
@@ -143,7 +173,7 @@ def ckpt_path(run: str, attention: str, seed: int) -> str:
 
 
 def train_one(a):
-    global BATCH, TASK_SEQS, FILE_START_SEQS, LR, MIN_LR, BF16, CURRICULUM
+    global BATCH, TASK_SEQS, FILE_START_SEQS, LR, MIN_LR, BF16, CURRICULUM, CUR_SEQ
     torch.set_num_threads(a.threads)
     attention, seed, steps = a.attention, a.seed, a.steps
     data_seed = a.data_seed if a.data_seed is not None else seed
@@ -170,10 +200,10 @@ def train_one(a):
         data_seed = ck["recipe"]["data_seed"]
         r = ck["recipe"]  # a resumed run keeps its recipe
         BATCH, TASK_SEQS, FILE_START_SEQS, LR, MIN_LR = r["batch"], r["task_seqs"], r["file_start_seqs"], r["lr"], r["min_lr"]
-        CURRICULUM = r.get("curriculum", 0)
+        CURRICULUM, CUR_SEQ = r.get("curriculum", 0), str(r.get("curriculum_seq", SEQ))
     batches = Batches(data_seed)
     recipe = {"seed": seed, "data_seed": data_seed, "batch": BATCH, "seq": SEQ, "task_seqs": TASK_SEQS,
-              "file_start_seqs": FILE_START_SEQS, "steps": steps, "lr": LR, "min_lr": MIN_LR, "threads": a.threads, "bf16": BF16, "curriculum": CURRICULUM}
+              "file_start_seqs": FILE_START_SEQS, "steps": steps, "lr": LR, "min_lr": MIN_LR, "threads": a.threads, "bf16": BF16, "curriculum": CURRICULUM, "curriculum_seq": CUR_SEQ}
     logdir = os.path.join(CACHE, a.run)
     os.makedirs(logdir, exist_ok=True)
     log = open(os.path.join(logdir, f"train_{attention}-s{seed}.log"), "a")
@@ -209,7 +239,7 @@ def train_one(a):
 
 
 def main():
-    global BATCH, TASK_SEQS, FILE_START_SEQS, LR, MIN_LR, BF16, CURRICULUM
+    global BATCH, TASK_SEQS, FILE_START_SEQS, LR, MIN_LR, BF16, CURRICULUM, CUR_SEQ
     ap = argparse.ArgumentParser()
     ap.add_argument("--attention", choices=["diff-v1", "softmax"])
     ap.add_argument("--both", action="store_true", help="both twins side by side, one process each")
@@ -222,7 +252,9 @@ def main():
     ap.add_argument("--task-seqs", type=int, default=TASK_SEQS, help="of --batch: task sequences")
     ap.add_argument("--file-start-seqs", type=int, default=FILE_START_SEQS)
     ap.add_argument("--lr", type=float, default=LR, help="peak learning rate (the floor is a tenth)")
-    ap.add_argument("--curriculum", type=int, default=CURRICULUM, help="first steps: all task documents, mostly copying")
+    ap.add_argument("--curriculum", type=int, default=CURRICULUM, help="first steps: copying documents only (with a single --curriculum-seq length)")
+    ap.add_argument("--curriculum-seq", default=CUR_SEQ,
+                    help='row length during the curriculum (divides batch x 512), or stages "32:300,128:200" (their sum replaces --curriculum); off: --curriculum-seq 512 --curriculum 0')
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (only where the CPU has native bf16)")
     ap.add_argument("--ckpt-every", type=int, default=100)
     ap.add_argument("--resume", action="store_true")
@@ -230,7 +262,10 @@ def main():
     ap.add_argument("--cores", default=None, help="with --both: pin the twins to these cores, e.g. 0,1")
     a = ap.parse_args()
     BATCH, TASK_SEQS, FILE_START_SEQS, LR, MIN_LR = a.batch, a.task_seqs, a.file_start_seqs, a.lr, a.lr / 10
-    BF16, CURRICULUM = a.bf16, a.curriculum
+    BF16, CURRICULUM, CUR_SEQ = a.bf16, a.curriculum, str(a.curriculum_seq)
+    if ":" in CUR_SEQ:
+        CURRICULUM = sum(k for _, k in cur_stages())
+    assert all((BATCH * SEQ) % n == 0 for n, _ in cur_stages()), "--curriculum-seq lengths must divide batch x 512"
     if a.both:
         t0 = time.time()
         cores = a.cores.split(",") if a.cores else None
@@ -239,7 +274,7 @@ def main():
             cmd = [sys.executable, __file__, "--attention", att, "--steps", str(a.steps), "--seed", str(a.seed),
                    "--run", a.run, "--ckpt-every", str(a.ckpt_every), "--threads", str(a.threads)]
             cmd += ["--batch", str(a.batch), "--task-seqs", str(a.task_seqs), "--file-start-seqs", str(a.file_start_seqs), "--lr", str(a.lr)]
-            cmd += ["--curriculum", str(a.curriculum)] + (["--resume"] if a.resume else []) + (["--bf16"] if a.bf16 else []) + (["--model", a.model] if a.model else [])
+            cmd += ["--curriculum", str(a.curriculum), "--curriculum-seq", str(a.curriculum_seq)] + (["--resume"] if a.resume else []) + (["--bf16"] if a.bf16 else []) + (["--model", a.model] if a.model else [])
             cmd += ["--data-seed", str(a.data_seed)] if a.data_seed is not None else []
             if cores:
                 cmd = ["taskset", "-c", cores[i % len(cores)]] + cmd

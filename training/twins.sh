@@ -5,25 +5,30 @@
 #   bash training/twins.sh                 # starts in the background and returns; follow training/.cache/twins.log
 #   bash training/twins.sh --fg            # the same in the foreground
 #   SEEDS=2 bash training/twins.sh         # the second seed's pair (another 2.2 h), into the same folder
-#   STEPS=600 SEEDS="1" RUN=short bash training/twins.sh --fg   # a shorter run (any of STEPS, SEEDS, CORES, MODEL, RUN)
+#   STEPS=600 SEEDS="1" RUN=short bash training/twins.sh --fg   # a shorter run (any of STEPS, SEEDS, CORES, MODEL, RUN,
+#                                                                  # CURRICULUM_SEQ)
 #
 # Rerunning it (after a crash, a reboot or a kill) skips what is done and continues training from the checkpoints
 # (train.py --resume; a finished twin is skipped). Per-twin logs: training/.cache/<RUN>/train_<attention>-s<seed>.log;
 # checkpoints: training/.cache/ckpt/<RUN>/<attention>-s<seed>.pt; measurements: training/.cache/<RUN>/measurements.json.
 # Then, once: python3 training/export.py && python3 training/model_card.py (packages, fixtures and MODEL_CARD.md).
 #
-# Watch the "copy" lines in the twins' logs (first vs second copy of 100 random ids, every 100 steps): copying has
-# appeared when the second copy's loss falls far below the first's (~9 nats). Probes (2 layers, 4 x 512 per step):
-# the plain 37.5 % mix showed no copying after 1300 steps; the same model on pure copy data learned it in ~300 steps;
-# the curriculum (CURRICULUM steps of copy-heavy batches) is the untested-at-scale middle way. If the second copy is
-# still near 9 nats at step ~800, stop it (the pid twins.sh printed, then its two train.py children) and raise
-# CURRICULUM or train.py's TASK_SEQS; --resume keeps a checkpoint's recipe, so start such a change in a new RUN.
+# Watch the "copy" lines in the twins' logs (every 100 steps): loss on the first vs the second copy of 100 random ids
+# ("first", "second"; also for 50 and 15 ids, "first50"/"second50", "first15"/"second15"). The first copy stays near
+# 9 nats (ln 8192); copying has appeared when the second falls far below it. The recipe starts with a 700-step
+# curriculum of copying documents only (train.py --curriculum-seq 32:300,128:200,512:200: rows of 32 tokens, then
+# 128, then 512, the same 8 x 512 tokens per step), then the 37.5 % task mix to the end. Probes at this size
+# (training/PROBES.md): softmax second50 2.29 and second 5.60 at step 500, second 1.13 at step 600; DIFF second50
+# 1.38 at step 500, second 0.78 at 600, 0.36 at 700, still 0.39 at 900 (200 steps into the mix); without short rows the plain mix showed none after 1300 steps, and neither did 128-token rows
+# alone in 500 steps. If "second" is still above ~5 at step 700, stop the run and rerun with longer stages in a new RUN
+# (--resume keeps a checkpoint's recipe, curriculum included).
 #
 # Budget (measured on this 2-core machine, float32, one thread per twin, another job on the machine): the 4 x 128
 # model at 16 x 512 tokens per step took 6.9 s per step (DIFF) and 5.3 s (softmax), so DIFF paces each pair; the
-# recipe's 8 x 512 takes about half that. One pair of 2300 steps (9.4 M tokens per twin) is about 2.2 h plus the
-# measurements; two seeds of 2300 steps do not fit 2.5 h, so the second seed is a second invocation (SEEDS=2), or
-# both seeds at half length (SEEDS="1 2" STEPS=1150), which the probe suggests is too short for copying to appear.
+# recipe's 8 x 512 takes about half that (softmax 2.9 s measured), and the curriculum's short rows are faster (softmax
+# 1.6-1.9 s per step). One pair of 2300 steps (9.4 M tokens per twin) is about 2 h plus the measurements; two seeds
+# of 2300 steps do not fit 2.5 h, so the second seed is a second invocation (SEEDS=2), or
+# both seeds at half length (SEEDS="1 2" STEPS=1150: 700 curriculum steps leave only 450 of the mix, too few).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -39,7 +44,7 @@ SEEDS="${SEEDS:-1}"          # pairs run one after the other (one seed per 2.5-h
 CORES="${CORES:-0,1}"        # the two twins of a pair, one core each
 RUN="${RUN:-}"               # a subfolder of .cache/ckpt for the checkpoints (empty: the shipped location)
 MODEL="${MODEL:-}"           # JSON overrides of train.py's model shape, e.g. '{"n_layer": 2}'
-CURRICULUM="${CURRICULUM:-400}"  # first steps: all task documents, mostly copying (train.py --curriculum); see below
+CURRICULUM_SEQ="${CURRICULUM_SEQ:-32:300,128:200,512:200}"  # copying-only curriculum, row length:steps (see above)
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 if ! $PY -c "import torch, onnx, numpy, regex" 2>/dev/null; then
   echo "install: apt-get install python3-torch python3-onnx python3-numpy python3-regex libopenblas0-pthread" >&2; exit 1
@@ -56,7 +61,7 @@ t() { local s=$SECONDS; echo "[twins $(date -u +%FT%TZ)] $*"; "$@"; echo "[twins
 [ -s training/.cache/tokenizer.json ] || cp media/models/twin-diff/tokenizer.json training/.cache/tokenizer.json
 [ -s training/.cache/tokens/train.bin ] || t $PY training/bpe.py encode
 for s in $SEEDS; do
-  t $PY training/train.py --both --seed "$s" --steps "$STEPS" --cores "$CORES" --curriculum "$CURRICULUM" --resume ${RUN:+--run "$RUN"} ${MODEL:+--model "$MODEL"}
+  t $PY training/train.py --both --seed "$s" --steps "$STEPS" --cores "$CORES" --curriculum-seq "$CURRICULUM_SEQ" --resume ${RUN:+--run "$RUN"} ${MODEL:+--model "$MODEL"}
 done
 t taskset -c "${CORES%%,*}" $PY training/measure.py ${RUN:+--run "$RUN"}
 echo "[twins $(date -u +%FT%TZ)] done; next: python3 training/export.py && python3 training/model_card.py"
