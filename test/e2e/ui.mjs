@@ -326,24 +326,31 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
       if (!menu.includes(t)) throw new Error(`overflow lacks ${t}: ${menu.join(' | ')}`);
     if (menu.includes('Follow Cursor: Turn On')) throw new Error('the overflow offers Turn On while following');
     await page.screenshot({ path: join(shots, `panel-title-overflow-${kind}.png`) });
-    /** Clicks a menu item; a click the menu swallowed (one CI run in six: the status never changed) is made once more. */
-    const pick = async (label, status) => {
-      const shown = page.locator('.statusbar-item', { hasText: status }).first();
+    /**
+     * Clicks a menu item and waits until the toggle has flipped: its 3-second status message, or the overflow menu
+     * offering the opposite item (a durable sign; the message can come and go while the page is busy). A click the
+     * menu swallowed (the state never flipped within 10 s) is made once more.
+     */
+    const pick = async (label, status, opposite) => {
       for (let attempt = 0; ; attempt++) {
         await page.locator('.context-view .monaco-menu .action-label', { hasText: new RegExp(`^${label}$`) }).first().click();
-        try {
-          return await shown.waitFor({ timeout: 10_000 });
-        } catch (e) {
-          if (attempt === 1) throw e;
+        const end = Date.now() + 10_000;
+        for (;;) {
+          if (await page.locator('.statusbar-item', { hasText: status }).first().isVisible().catch(() => false)) return;
+          const m = await openTitleOverflow(page);
           await page.keyboard.press('Escape');
-          await openTitleOverflow(page);
+          if (m.includes(opposite) && !m.includes(label)) return;
+          if (Date.now() > end) break;
+          await page.waitForTimeout(500);
         }
+        if (attempt === 1) throw new Error(`${label} did not take effect (no "${status}", the menu still offers it)`);
+        await openTitleOverflow(page);
       }
     };
-    await pick('Follow Cursor: Turn Off', 'follow cursor off');
+    await pick('Follow Cursor: Turn Off', 'follow cursor off', 'Follow Cursor: Turn On');
     menu = await openTitleOverflow(page);
     if (!menu.includes('Follow Cursor: Turn On') || menu.includes('Follow Cursor: Turn Off')) throw new Error(`overflow after turning off: ${menu.join(' | ')}`);
-    await pick('Follow Cursor: Turn On', 'follow cursor on');
+    await pick('Follow Cursor: Turn On', 'follow cursor on', 'Follow Cursor: Turn Off');
   });
   await check("the title bar's Compare With Twin icon shows both models side by side, and becomes Stop Comparing With Twin", async () => {
     await clickTitleAction(page, 'Compare With Twin');
