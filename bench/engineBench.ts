@@ -13,6 +13,7 @@ import * as ortWeb from 'onnxruntime-web';
 import { parseManifest } from '../src/core/manifest';
 import { seededRandom } from '../src/core/probe';
 import { AttentionEngine, chunkTokensFor } from '../webview/engine/engine';
+import { emptyCache } from '../webview/engine/chunkedRun';
 import type { Manifest } from '../src/core/manifest';
 
 const arg = (name: string, def: string) => {
@@ -54,7 +55,7 @@ const peakRssMb = () => {
 async function nodeChunked(ort: typeof ortWeb, session: ortWeb.InferenceSession, m: Manifest, ids: number[], C: number): Promise<void> {
   const cache = m.cache!;
   const parts = Array.from({ length: m.layers }, (_, l) => [cache.key, cache.value].map((p) => ({ past: p.past.replace('{layer}', String(l)), present: p.present.replace('{layer}', String(l)), dims: p.dims }))).flat();
-  let past: ortWeb.Tensor[] = parts.map((p) => new ort.Tensor('float32', new Float32Array(0), p.dims.map((d) => (d === 'batch' ? 1 : d === 'past' ? 0 : d))));
+  let past = emptyCache(ort, m);
   for (let t0 = 0; t0 < ids.length; t0 += C) {
     const n = Math.min(C, ids.length - t0);
     const feeds: Record<string, ortWeb.Tensor> = {

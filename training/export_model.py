@@ -427,26 +427,14 @@ class Exported(torch.nn.Module):
         self.spec = spec
         self.names = names
 
-    def forward(self, input_ids):
-        r = self.spec.run(input_ids)
-        out = {"logits": r["logits"]}
-        for key in ("q", "k", "lambda", "value_norm", "row_scale"):
-            for l, t in enumerate(r.get(key, [])):
-                out[f"{key}_{l}"] = t
-        return tuple(out[n] for n in self.names)
-
-
-class ExportedCached(torch.nn.Module):
-    """The graph with a key/value cache: input_ids [1, T], position_ids [1, T], then past key and value per layer."""
-
-    def __init__(self, spec: Spec, names: list[str]):
-        super().__init__()
-        self.inner = spec.module
-        self.spec = spec
-        self.names = names
-
-    def forward(self, input_ids, position_ids, *past):
-        r = self.spec.run_cached(input_ids, position_ids[0], [(past[i], past[i + 1]) for i in range(0, len(past), 2)])
+    def forward(self, input_ids, *cached):
+        """input_ids [1, T]; with a key/value cache (Spec.run_cached) also position_ids [1, T], then past key and value
+        per layer."""
+        if cached:
+            past = cached[1:]
+            r = self.spec.run_cached(input_ids, cached[0][0], [(past[i], past[i + 1]) for i in range(0, len(past), 2)])
+        else:
+            r = self.spec.run(input_ids)
         out = {"logits": r["logits"]}
         for key in ("q", "k", "lambda", "value_norm", "row_scale", "present_key", "present_value"):
             for l, t in enumerate(r.get(key, [])):
@@ -499,7 +487,7 @@ def export(spec: Spec, tokenizer: str, out: str, text: str, fixture: str | None)
                 dyn[cache[key]["present"].replace("{layer}", str(l))] = {cache[key]["dims"].index("past"): "S"}
         positions = torch.arange(P, P + x.shape[1])[None]
         with torch.no_grad():
-            torch.onnx.export(ExportedCached(spec, names), (x, positions, *past), os.path.join(out, "model.onnx"), opset_version=17,
+            torch.onnx.export(Exported(spec, names), (x, positions, *past), os.path.join(out, "model.onnx"), opset_version=17,
                               input_names=inputs, output_names=names, dynamic_axes=dyn, do_constant_folding=False)
     else:
         with torch.no_grad():

@@ -240,13 +240,9 @@ export class Analysis {
 
   private readonly lseCache = new Map<number, Float32Array>();
 
-  private onGpu(layer: number): boolean {
-    return !!this.device && this.out(perLayer(this.m.outputs.q.name, layer)).location === 'gpu-buffer';
-  }
-
   /** Whether a layer's Q/K are read in place on the GPU (WebGPU) rather than on the CPU. */
   onWebGpu(layer: number): boolean {
-    return this.onGpu(layer);
+    return !!this.device && this.out(perLayer(this.m.outputs.q.name, layer)).location === 'gpu-buffer';
   }
 
   /** Q/K of a layer as shapes plus, on WebGPU, ORT's buffers; on wasm, as CPU tensors. */
@@ -254,7 +250,7 @@ export class Analysis {
     const m = this.m;
     const qn = perLayer(m.outputs.q.name, layer);
     const kn = perLayer(m.outputs.k.name, layer);
-    if (this.onGpu(layer)) {
+    if (this.onWebGpu(layer)) {
       const qo = this.out(qn);
       const ko = this.out(kn);
       return { q: new Strided(qo.dims, m.outputs.q.layout), k: new Strided(ko.dims, m.outputs.k.layout), gpu: { q: qo.gpuBuffer as GPUBuffer, k: ko.gpuBuffer as GPUBuffer } };

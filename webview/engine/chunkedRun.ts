@@ -10,6 +10,7 @@
 import type * as Ort from 'onnxruntime-web';
 import type { Manifest } from '../../src/core/manifest';
 import type { OrtModule } from './engine';
+import { rowSurprisal } from '../../src/core/surprisal';
 
 /** The longest logits [T × vocab] an analysis keeps whole (64 MiB); beyond it, only surprisal. */
 export const LOGITS_KEEP_BYTES = 64 * 2 ** 20;
@@ -32,6 +33,16 @@ export interface ChunkedOptions {
   logitsKeepBytes?: number;
   /** Extra inputs for a chunk of `tokens` tokens after `past` cached ones. */
   extraFeeds: (tokens: number, past: number) => Record<string, Ort.Tensor>;
+}
+
+/** The key/value cache of no tokens, per layer key then value, as the manifest's `cache` declares its dims and dtype. */
+export function emptyCache(ort: OrtModule, m: Manifest): Ort.Tensor[] {
+  if (!m.cache) return [];
+  const parts = Array.from({ length: m.layers }, () => [m.cache!.key, m.cache!.value]).flat();
+  return parts.map((p) => {
+    const dims = p.dims.map((d) => (d === 'batch' ? 1 : d === 'past' ? 0 : d));
+    return p.dtype === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims);
+  });
 }
 
 export interface ChunkedResult {
@@ -102,13 +113,9 @@ export async function runChunked(ort: OrtModule, session: Ort.InferenceSession, 
       pastName.push(part.past.replace('{layer}', String(l)));
     }
   }
-  const parts = Array.from({ length: m.layers }, () => [cache.key, cache.value]).flat();
   const gathers = new Map<string, Gather>();
-  let past: Ort.Tensor[] = parts.map((p) => {
-    chunkedHoldings.count++;
-    const dims = p.dims.map((d) => (d === 'batch' ? 1 : d === 'past' ? 0 : d));
-    return p.dtype === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims);
-  });
+  let past = emptyCache(ort, m);
+  chunkedHoldings.count += past.length;
   const surprisal = new Float32Array(T);
   surprisal[0] = NaN;
   let logits: Float32Array | undefined = keepLogits ? new Float32Array(T * V) : undefined;
@@ -157,16 +164,7 @@ export async function runChunked(ort: OrtModule, session: Ort.InferenceSession, 
           if (data.length !== n * V) throw new Error(`the model does not match its manifest: logits of chunk ${c + 1} hold ${data.length} values, ${n} tokens × vocabulary ${V} = ${n * V}`);
           // Logits that are kept whole give surprisal later, on request (as a single pass does); otherwise each chunk's
           // rows are reduced now, before they are let go.
-          for (let r = 0; r < n && !logits; r++) {
-            const i = t0 + r;
-            if (i + 1 >= T) break;
-            const row = data.subarray(r * V, (r + 1) * V);
-            let mx = -Infinity;
-            for (let v = 0; v < V; v++) if (row[v] > mx) mx = row[v];
-            let s = 0;
-            for (let v = 0; v < V; v++) s += Math.exp(row[v] - mx);
-            surprisal[i + 1] = mx + Math.log(s) - row[ids[i + 1]];
-          }
+          for (let r = 0; r < n && !logits && t0 + r + 1 < T; r++) surprisal[t0 + r + 1] = rowSurprisal(data, r * V, V, ids[t0 + r + 1]);
           logits?.set(data, t0 * V);
           continue;
         }
