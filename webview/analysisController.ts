@@ -88,7 +88,7 @@ export class AnalysisController {
     }
     this.packages.set(model, { manifest: parsed.manifest, onnx });
     const engine = await this.engine(model, backend);
-    return { model, readFrom: engine.readFrom, tokenLimit: engine.tokenLimit, maxError: engine.maxCheckError };
+    return { model, readFrom: engine.readFrom, tokenLimit: engine.tokenLimit, maxError: engine.maxCheckError, ...(engine.cacheNote ? { cacheNote: engine.cacheNote.slice(0, 2000) } : {}) };
   }
 
   /** Loads a bundled model's session now, so that its first run does not wait for it. */

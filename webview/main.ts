@@ -138,7 +138,7 @@ async function handle(msg: ToWebview): Promise<void> {
       return answer('model/load/done', msg.id, async () => {
         const caps = await runtimeFor(msg.backendPreference);
         const r = await analyses.load(msg.model, msg.manifest, msg.onnx, caps.backend);
-        log('info', `model ${msg.model} loaded (${(msg.onnx.byteLength / 2 ** 20).toFixed(1)} MB) on ${caps.backend}: attention read from ${r.readFrom === 'qk' ? 'Q/K' : `the softmax outputs (Q/K differ by ${r.maxError.toExponential(1)}), inputs up to ${r.tokenLimit} tokens`}`);
+        log('info', `model ${msg.model} loaded (${(msg.onnx.byteLength / 2 ** 20).toFixed(1)} MB) on ${caps.backend}: attention read from ${r.readFrom === 'qk' ? 'Q/K' : `the softmax outputs (Q/K differ by ${r.maxError.toExponential(1)}), inputs up to ${r.tokenLimit} tokens`}${r.cacheNote ? `; ${r.cacheNote}` : ''}`);
         return r;
       });
     case 'analysis/query':

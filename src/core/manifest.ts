@@ -33,14 +33,15 @@ const layout = z.array(z.enum(['batch', 'token', 'key', 'vocab', 'head', 'qkHead
 const tensor = z.object({ name, layout }).strict();
 /**
  * A graph input besides the ids, fed by the engine: "ones" (an attention mask), "positions" (0..T−1), "empty" (a
- * past key/value cache of length 0). Dims name "batch" (1), "token" (T), "past" (0) or give a number.
+ * past key/value cache of length 0). Dims name "batch" (1), "token" (T), "past" (0), "past+token" (the cached tokens
+ * and the ones fed: the attention mask of a graph with a key/value cache) or give a number.
  */
 const extraInput = z
   .object({
     name,
     fill: z.enum(['ones', 'positions', 'empty']),
     dtype: z.enum(['int64', 'int32', 'float32']),
-    dims: z.array(z.union([z.number().int().nonnegative().max(MANIFEST_LIMITS.extraDim), z.enum(['batch', 'token', 'past'])])).min(1).max(8),
+    dims: z.array(z.union([z.number().int().nonnegative().max(MANIFEST_LIMITS.extraDim), z.enum(['batch', 'token', 'past', 'past+token'])])).min(1).max(8),
   })
   .strict();
 /** A per-layer tensor: `name` holds "{layer}", replaced by the 0-based layer index. */
@@ -143,9 +144,10 @@ export const ManifestSchema = z
         const dims = m.cache[part].dims;
         if (dims.filter((d) => d === 'past').length !== 1) ctx.addIssue({ code: 'custom', path: ['cache', part, 'dims'], message: 'must name "past" exactly once (the cached tokens\' axis)' });
       }
-      if (m.readFrom === 'probs' || m.outputs.probs) ctx.addIssue({ code: 'custom', path: ['cache'], message: 'cannot be used with outputs.probs or readFrom "probs" (full maps are read in one pass)' });
-      const mask = (m.inputs.extra ?? []).find((x) => x.fill === 'ones');
-      if (mask) ctx.addIssue({ code: 'custom', path: ['cache'], message: `cannot be used with an attention-mask input ("${mask.name}", fill "ones"): the engine feeds a cache only to graphs that take positions` });
+      if (m.readFrom === 'probs') ctx.addIssue({ code: 'custom', path: ['cache'], message: 'cannot be used with readFrom "probs" (full maps are read in one pass)' });
+      // A mask over the fed tokens alone would be the wrong length once the cache holds tokens.
+      const mask = (m.inputs.extra ?? []).find((x) => x.fill === 'ones' && x.dims.includes('token'));
+      if (mask) ctx.addIssue({ code: 'custom', path: ['cache'], message: `needs the attention mask "${mask.name}" to cover the cached tokens too: give its dims as ["batch", "past+token"], not "token"` });
     }
     if (m.readFrom === 'probs' && !m.outputs.probs) ctx.addIssue({ code: 'custom', path: ['outputs', 'probs'], message: 'is required when readFrom is "probs"' });
     for (const f of Object.values(m.files)) {
@@ -251,7 +253,7 @@ function describeIssue(i: z.core.$ZodIssue, json: unknown, file: string): string
     case 'invalid_format':
       return `${at} is ${describeValue(found)}; ${i.message.replace(/^Invalid string: /, '')}`;
     case 'invalid_union':
-      return `${at} is ${describeValue(found)}; expected a whole number or one of "batch", "token", "past"`;
+      return `${at} is ${describeValue(found)}; expected a whole number or one of "batch", "token", "past", "past+token"`;
     case 'custom':
       return `${at}${found !== undefined && typeof found !== 'object' ? ` (${describeValue(found)})` : ''} ${i.message}`;
     default:

@@ -166,6 +166,8 @@ export interface ModelLoadResult {
   tokenLimit: number;
   /** Largest |attention from Q/K − the graph's softmax| on the check input (NaN when not checked). */
   maxError: number;
+  /** Set when the graph declares a key/value cache that the check of its chunks refused (why); it then runs in one pass. */
+  cacheNote?: string;
 }
 
 /** Host → webview. */
@@ -301,6 +303,7 @@ function checkReadFrom(v: Obj): string | null {
 
 function checkModelLoad(v: unknown): string | null {
   if (!isObj(v) || !isStr(v.model) || !MODEL_NAME.test(v.model)) return 'result.model must be a package name';
+  if (v.cacheNote !== undefined && !(isStr(v.cacheNote) && v.cacheNote.length <= 2000)) return 'result.cacheNote must be text of at most 2000 characters';
   return checkReadFrom(v) ?? (typeof v.maxError === 'number' ? null : 'result.maxError must be a number');
 }
 

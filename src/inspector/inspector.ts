@@ -167,6 +167,11 @@ export class Inspector implements vscode.Disposable {
         this.log.warn(why);
         void vscode.window.showInformationMessage(`Attention Inspector: ${why}`);
       }
+    } else if (loaded?.cacheNote && !this.warned.has(`cache:${model}`)) {
+      this.warned.add(`cache:${model}`);
+      const why = `${model}: ${loaded.cacheNote} (${loaded.tokenLimit} tokens).`;
+      this.log.warn(why);
+      void vscode.window.showInformationMessage(`Attention Inspector: ${why}`);
     }
     // The text is read here, with its version: everything below (tokens, ranges) is about this version. A long text
     // is read only around the cursor, with room for the window textWindow.ts chooses (at most maxTokens ·

@@ -1,6 +1,6 @@
 // Runs inside headless Chromium (see run.mjs). Each test returns normally or throws; results go back to Node.
 import { readHfConfig, rewriteForInspection } from '../../src/core/onnx/attentionRewrite';
-import { diffV2Tiny } from '../fixtures/tinyModels';
+import { diffV2Tiny, gpt2Tiny } from '../fixtures/tinyModels';
 import { Tensor, diffRow } from '../../src/core/attention';
 import { parseManifest, type Manifest } from '../../src/core/manifest';
 import { seededRandom } from '../../src/core/probe';
@@ -286,6 +286,49 @@ it('chunked prefill on WebGPU: chunks of 7 and 20 tokens give the logits, Q/K an
           assertClose(q.data, qk[2 * l], 1e-5, 0, `${pkg} chunk ${chunk}: q of layer ${l}`);
           assertClose(k.data, qk[2 * l + 1], 1e-5, 0, `${pkg} chunk ${chunk}: k of layer ${l}`);
         }
+      }
+    } finally {
+      await engine.release();
+    }
+  }
+  assert(chunkedHoldings.count === 0, `chunked runs hold ${chunkedHoldings.count} buffers after they finished`);
+});
+
+it('chunked prefill of a user model with a key/value cache (a rewritten Hugging Face-style export): chunks of 5 give the logits, Q/K and reference rows of one pass on WebGPU and on wasm', ['webgpu'], async () => {
+  await configureOrt('/dist/ort/');
+  const c = { vocab: 40, d: 16, heads: 2, layers: 2, maxT: 48, seed: 23 };
+  const tiny = gpt2Tiny(c, { cache: true });
+  const r = rewriteForInspection(tiny.onnx, { name: 'cache-tiny', displayName: 'tiny', sourcePath: '/tiny', config: readHfConfig(tiny.config), tokenizerVocab: 40, files: { onnx: 'model.onnx', tokenizer: 'tokenizer.json' } });
+  const parsed = parseManifest(r.manifest);
+  assert(parsed.ok, 'manifest of the rewritten graph');
+  const m = (parsed as { manifest: Manifest }).manifest;
+  assert(!!m.cache, 'the rewriter found the cache');
+  const ids = Array.from({ length: 21 }, (_, i) => (i * 11 + 5) % c.vocab);
+  const T = ids.length;
+  const ref = tiny.reference(ids);
+  for (const backend of ['webgpu', 'wasm'] as const) {
+    const engine = await AttentionEngine.create(ort, m, r.bytes, backend);
+    try {
+      assert(engine.backend === backend, `engine on ${engine.backend}, asked ${backend}`);
+      const checked = await engine.verify(Array.from({ length: 32 }, (_, i) => (i * 7 + 3) % c.vocab));
+      assert(checked.chunked && checked.readFrom === 'qk', `${backend}: the check of the chunks passed (${checked.cacheNote ?? ''})`);
+      engine.chunkTokens = T;
+      const one = await engine.analyze(ids);
+      const logits = (await one.logits()).slice();
+      const qk: Float32Array[] = [];
+      for (let l = 0; l < m.layers; l++) {
+        const { q, k } = await one.qkTensors(l);
+        qk.push(q.data.slice(), k.data.slice());
+      }
+      engine.chunkTokens = 5;
+      const a = await engine.analyze(ids);
+      if (backend === 'webgpu') assert(a.onWebGpu(0), 'Q/K stay on the GPU');
+      (await a.rows(T - 1)).layers.forEach((layer, l) => layer.heads.forEach((h, j) => assertClose(h.a, ref.rows[l][j][T - 1], 1e-5, 1e-4, `${backend} layer ${l} head ${j}`)));
+      assertClose(await a.logits(), logits, 1e-4, 1e-5, `${backend}: logits`);
+      for (let l = 0; l < m.layers; l++) {
+        const { q, k } = await a.qkTensors(l);
+        assertClose(q.data, qk[2 * l], 1e-5, 0, `${backend}: q of layer ${l}`);
+        assertClose(k.data, qk[2 * l + 1], 1e-5, 0, `${backend}: k of layer ${l}`);
       }
     } finally {
       await engine.release();

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-web';
 import { parseManifest, type Manifest } from '../../src/core/manifest';
 import { RewriteError, readHfConfig, rewriteForInspection } from '../../src/core/onnx/attentionRewrite';
-import { AttentionEngine, probsTokenLimit } from '../../webview/engine/engine';
+import { AttentionEngine, probsTokenLimit, singlePassTokenLimit } from '../../webview/engine/engine';
 import { diffSeparateTiny, diffV2Tiny, fusedTiny, gpt2Tiny } from '../fixtures/tinyModels';
 
 ort.env.wasm.numThreads = 1;
@@ -193,6 +193,70 @@ test('an export "with past" (past_key_values inputs concatenated before the new 
     const ref = tiny.reference(ids);
     const rows = await (await engine.analyze(ids)).rows(ids.length - 1);
     for (let l = 0; l < c.layers; l++) for (let h = 0; h < c.heads; h++) assert.ok(maxDiff(rows.layers[l].heads[h].a, ref.rows[l][h][ids.length - 1]) < 1e-5);
+  } finally {
+    await engine.release();
+  }
+});
+
+test('an export with a key/value cache (present outputs, a mask over past + fed tokens) is fed in chunks: chunks of 1, 3 and 7 give the logits and Q/K of one pass (1e-5) and the reference rows', async () => {
+  const c = { vocab: 40, d: 16, heads: 2, layers: 2, maxT: 48, seed: 23 };
+  const tiny = gpt2Tiny(c, { cache: true });
+  const { m, bytes } = rewrite(tiny.onnx, tiny.config, 'cache-tiny');
+  assert.deepEqual(m.cache, {
+    key: { past: 'past_key_values.{layer}.key', present: 'present.{layer}.key', dtype: 'float32', dims: ['batch', 2, 'past', 8] },
+    value: { past: 'past_key_values.{layer}.value', present: 'present.{layer}.value', dtype: 'float32', dims: ['batch', 2, 'past', 8] },
+  });
+  assert.deepEqual(m.inputs.extra?.map((x) => [x.name, x.fill, x.dims.join(',')]), [['attention_mask', 'ones', 'batch,past+token'], ['position_ids', 'positions', 'batch,token']]);
+  const engine = await AttentionEngine.create(ort, m, bytes, 'wasm');
+  try {
+    const checked = await engine.verify(Array.from({ length: 32 }, (_, i) => (i * 7 + 3) % c.vocab));
+    assert.deepEqual([checked.readFrom, checked.chunked, checked.cacheNote], ['qk', true, undefined]);
+    assert.equal(engine.tokenLimit, c.maxT, 'with a cache the limit is the model\'s context, not one pass\'s memory');
+    const ids = Array.from({ length: 29 }, (_, i) => (i * 11 + 5) % c.vocab);
+    engine.chunkTokens = ids.length;
+    const one = await engine.analyze(ids);
+    const ref = { logits: (await one.logits()).slice(), q: [] as Float32Array[], k: [] as Float32Array[] };
+    for (let l = 0; l < c.layers; l++) {
+      const { q, k } = await one.qkTensors(l);
+      ref.q.push(q.data.slice());
+      ref.k.push(k.data.slice());
+    }
+    const want = tiny.reference(ids);
+    for (const chunk of [1, 3, 7]) {
+      engine.chunkTokens = chunk;
+      const a = await engine.analyze(ids);
+      assert.ok(maxDiff(await a.logits(), ref.logits) < 1e-4, `chunk ${chunk}: logits`);
+      for (let l = 0; l < c.layers; l++) {
+        const { q, k } = await a.qkTensors(l);
+        assert.deepEqual(k.dims, [1, c.heads, ids.length, c.d / c.heads], 'K holds the fed tokens only, gathered over the chunks');
+        assert.ok(maxDiff(q.data, ref.q[l]) < 1e-5 && maxDiff(k.data, ref.k[l]) < 1e-5, `chunk ${chunk}: q, k of layer ${l}`);
+      }
+      for (const query of [ids.length - 1, 12]) {
+        const rows = await a.rows(query);
+        for (let l = 0; l < c.layers; l++) for (let h = 0; h < c.heads; h++) assert.ok(maxDiff(rows.layers[l].heads[h].a, want.rows[l][h][query]) < 1e-5, `chunk ${chunk}: row ${query}, layer ${l} head ${h}`);
+      }
+    }
+  } finally {
+    await engine.release();
+  }
+});
+
+test('a cache whose chunks do not reproduce one pass (the graph numbers positions itself) is not used: the engine says why and keeps the one pass', async () => {
+  const c = { vocab: 40, d: 16, heads: 2, layers: 2, maxT: 48, seed: 29 };
+  const tiny = gpt2Tiny(c, { cache: 'own-positions' });
+  const { m, bytes } = rewrite(tiny.onnx, tiny.config, 'own-positions-tiny');
+  assert.ok(m.cache, 'the rewriter finds the cache');
+  const engine = await AttentionEngine.create(ort, m, bytes, 'wasm');
+  try {
+    const checked = await engine.verify(Array.from({ length: 32 }, (_, i) => (i * 7 + 3) % c.vocab));
+    assert.equal(checked.readFrom, 'qk');
+    assert.equal(checked.chunked, false);
+    assert.match(checked.cacheNote ?? '', /key\/value cache was not used: run in chunks, its output "(logits|attention_inspector\/[qk]_\d)" differed from one pass by .*positions/);
+    assert.equal(engine.tokenLimit, Math.min(c.maxT, singlePassTokenLimit(m)));
+    const ids = Array.from({ length: 20 }, (_, i) => (i * 13 + 1) % c.vocab);
+    const want = tiny.reference(ids);
+    const rows = await (await engine.analyze(ids)).rows(ids.length - 1);
+    for (let l = 0; l < c.layers; l++) for (let h = 0; h < c.heads; h++) assert.ok(maxDiff(rows.layers[l].heads[h].a, want.rows[l][h][ids.length - 1]) < 1e-5, 'the one pass is right');
   } finally {
     await engine.release();
   }

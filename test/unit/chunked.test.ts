@@ -162,13 +162,17 @@ test('chunked prefill: logits too long to keep are reduced to surprisal chunk by
   }
 });
 
-test('manifest: a cache cannot go with full softmax outputs or an attention-mask input (the engine could not feed them)', () => {
+test('manifest: a cache cannot go with readFrom "probs" or a mask over the fed tokens only; a mask over past+token and a probs output (for the Q/K check) are accepted', () => {
   const base = JSON.parse(readFileSync('media/models/twin-diff/manifest.json', 'utf8'));
   assert.ok(parseManifest(base).ok);
-  const probs = parseManifest({ ...base, outputs: { ...base.outputs, probs: { name: 'probs_{layer}', layout: ['batch', 'qkHead', 'token', 'key'] } } });
-  assert.ok(!probs.ok && probs.errors.some((e) => /cache .*cannot be used with outputs.probs/.test(e)), JSON.stringify(probs));
-  const mask = parseManifest({ ...base, inputs: { ...base.inputs, extra: [...base.inputs.extra, { name: 'attention_mask', fill: 'ones', dtype: 'int64', dims: ['batch', 'token'] }] } });
-  assert.ok(!mask.ok && mask.errors.some((e) => /attention-mask input \("attention_mask"/.test(e)), JSON.stringify(mask));
+  const probsOut = { ...base.outputs, probs: { name: 'probs_{layer}', layout: ['batch', 'qkHead', 'token', 'key'] } };
+  const readProbs = parseManifest({ ...base, readFrom: 'probs', outputs: probsOut });
+  assert.ok(!readProbs.ok && readProbs.errors.some((e) => /cache .*cannot be used with readFrom "probs"/.test(e)), JSON.stringify(readProbs));
+  assert.ok(parseManifest({ ...base, outputs: probsOut }).ok, 'a probs output only serves the one-pass Q/K check');
+  const maskOf = (dims: string[]) => parseManifest({ ...base, inputs: { ...base.inputs, extra: [...base.inputs.extra, { name: 'attention_mask', fill: 'ones', dtype: 'int64', dims }] } });
+  const mask = maskOf(['batch', 'token']);
+  assert.ok(!mask.ok && mask.errors.some((e) => /attention mask "attention_mask" to cover the cached tokens too: .*"past\+token"/.test(e)), JSON.stringify(mask));
+  assert.ok(maskOf(['batch', 'past+token']).ok);
   const twoPast = parseManifest({ ...base, cache: { ...base.cache, key: { ...base.cache.key, dims: ['batch', 'past', 'past', 32] } } });
   assert.ok(!twoPast.ok && twoPast.errors.some((e) => /cache.key.dims .*"past" exactly once/.test(e)), JSON.stringify(twoPast));
 });

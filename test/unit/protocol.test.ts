@@ -104,6 +104,9 @@ test('model upload: a user model package travels as a manifest object and ONNX b
   assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: true, result: done }).ok, true);
   assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: true, result: { ...done, readFrom: 'logits' } }).ok, false);
   assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: true, result: { ...done, tokenLimit: 0 } }).ok, false);
+  assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: true, result: { ...done, readFrom: 'qk', cacheNote: 'the graph\'s key/value cache was not used' } }).ok, true);
+  assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: true, result: { ...done, cacheNote: 'x'.repeat(2001) } }).ok, false);
+  assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: true, result: { ...done, cacheNote: 7 } }).ok, false);
   assert.equal(parseToWebview({ ...ok, backendPreference: undefined }).ok, false);
   assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: false, error: 'bad manifest' }).ok, true);
   assert.equal(parseToHost({ method: 'model/load/done', id: 4, ok: true, result: {} }).ok, false);

@@ -10,7 +10,7 @@ import type { Backend } from '../../src/core/protocol';
 import { Analysis, perLayer } from './analysis';
 import { ProbsAnalysis } from './probsAnalysis';
 import { attentionRowsCpu } from './kernels/attentionRows.cpu';
-import { runChunked, type ChunkProgress } from './chunkedRun';
+import { emptyCache, runChunked, type ChunkProgress } from './chunkedRun';
 import { Tensor } from '../../src/core/attention';
 
 export { Analysis, liveOutputs } from './analysis';
@@ -62,11 +62,12 @@ export function probsTokenLimit(m: Pick<Manifest, 'layers' | 'qkHeads' | 'maxCon
 type ExtraInput = NonNullable<Manifest['inputs']['extra']>[number];
 
 /**
- * A graph input besides the ids, for T tokens after `past` cached ones: an attention mask of ones, positions
- * past..past+T−1, or an empty past key/value cache.
+ * A graph input besides the ids, for T tokens after `past` cached ones: an attention mask of ones (over the fed
+ * tokens, or over past+token where the graph takes a cache), positions past..past+T−1, or an empty past key/value
+ * cache.
  */
 function extraFeed(ort: OrtModule, x: ExtraInput, T: number, past = 0): Ort.Tensor {
-  const dims = x.dims.map((d) => (d === 'batch' ? 1 : d === 'token' ? T : d === 'past' ? 0 : d));
+  const dims = x.dims.map((d) => (d === 'batch' ? 1 : d === 'token' ? T : d === 'past+token' ? past + T : d === 'past' ? 0 : d));
   const n = dims.reduce((a, b) => a * b, 1);
   const value = (i: number) => (x.fill === 'ones' ? 1 : x.fill === 'positions' ? past + (i % T) : 0);
   if (x.dtype === 'int64') return new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(value(i))), dims);
@@ -88,6 +89,8 @@ export class AttentionEngine {
   private queue: Promise<unknown> = Promise.resolve();
   private from: ReadFrom;
   private checkError = Number.NaN;
+  /** Why the graph's key/value cache is not used (verify found chunks and one pass disagree); undefined: it is. */
+  private cacheRefused: string | undefined;
 
   private constructor(
     private readonly ort: OrtModule,
@@ -117,7 +120,12 @@ export class AttentionEngine {
 
   /** Whether this engine feeds the text in chunks (the graph takes a key/value cache). */
   get chunked(): boolean {
-    return !!this.manifest.cache && this.from === 'qk';
+    return !!this.manifest.cache && this.from === 'qk' && !this.cacheRefused;
+  }
+
+  /** Why a graph that declares a key/value cache runs in one pass (verify's check of the chunks failed). */
+  get cacheNote(): string | undefined {
+    return this.cacheRefused;
   }
 
   /**
@@ -132,11 +140,14 @@ export class AttentionEngine {
   /**
    * For graphs the extension rewrote (they output their softmax too): runs `ids` once and checks that attention
    * recomputed from Q and K equals the graph's own softmax, for every layer, sub-head and row. If it does not (a
-   * bias added to the logits, a run-time scale), this engine reads the softmax outputs from now on.
+   * bias added to the logits, a run-time scale), this engine reads the softmax outputs from now on. Where the
+   * rewriter found a key/value cache, the same ids are also run in three chunks, and the cache is used only if the
+   * chunks give the one pass's logits and Q/K: the rewriter guessed how the graph's mask and positions treat the
+   * cached tokens, and this checks the guess.
    */
-  async verify(ids: readonly number[]): Promise<{ readFrom: ReadFrom; maxError: number }> {
+  async verify(ids: readonly number[]): Promise<{ readFrom: ReadFrom; maxError: number; chunked: boolean; cacheNote?: string }> {
     const m = this.manifest;
-    if (!m.outputs.probs || this.from === 'probs') return { readFrom: this.from, maxError: Number.NaN };
+    if (!m.outputs.probs || this.from === 'probs') return { readFrom: this.from, maxError: Number.NaN, chunked: this.chunked, cacheNote: this.cacheRefused };
     const T = Math.min(ids.length, m.maxContext);
     const run = this.queue.then(async () => {
       const outputs = await this.session.run(this.feeds(ids.slice(0, T)), fetchNames(m, 'qk', true));
@@ -155,7 +166,8 @@ export class AttentionEngine {
         }
         this.checkError = maxError;
         if (!(maxError < 1e-3)) this.from = 'probs';
-        return { readFrom: this.from, maxError };
+        if (this.chunked) await this.checkChunks(ids.slice(0, T), outputs);
+        return { readFrom: this.from, maxError, chunked: this.chunked, cacheNote: this.cacheRefused };
       } finally {
         for (const t of Object.values(outputs)) t.dispose();
       }
@@ -164,11 +176,56 @@ export class AttentionEngine {
     return run;
   }
 
+  /** Runs `ids` in three chunks and refuses the cache (cacheRefused) unless logits and Q/K equal the one pass's. */
+  private async checkChunks(ids: readonly number[], one: Record<string, Ort.Tensor>): Promise<void> {
+    const m = this.manifest;
+    const names = [m.outputs.logits.name];
+    for (let l = 0; l < m.layers; l++) names.push(perLayer(m.outputs.q.name, l), perLayer(m.outputs.k.name, l));
+    let worst = { name: '', error: 0, scale: 1 };
+    try {
+      const r = await runChunked(this.ort, this.session, m, ids, names, this.device, {
+        chunkTokens: Math.max(1, Math.ceil(ids.length / 3)),
+        cancelled: () => false,
+        cancelError: () => new CancelledError(),
+        extraFeeds: (n, past) => this.extraFeeds(n, past),
+      });
+      try {
+        for (const name of names) {
+          const [a, b] = [(await one[name].getData()) as Float32Array, (await r.outputs[name].getData()) as Float32Array];
+          let error = a.length === b.length ? 0 : Infinity;
+          let scale = 1;
+          for (let i = 0; i < a.length && error < Infinity; i++) {
+            error = Math.max(error, Math.abs(a[i] - b[i]));
+            scale = Math.max(scale, Math.abs(a[i]));
+          }
+          if (error / scale > worst.error / worst.scale) worst = { name, error, scale };
+        }
+      } finally {
+        for (const t of Object.values(r.outputs)) t.dispose();
+      }
+      if (worst.error / worst.scale > 1e-4) this.cacheRefused = `the graph's key/value cache was not used: run in chunks, its output "${worst.name}" differed from one pass by ${worst.error.toExponential(1)}, so the mask or the positions treat cached tokens in a way the inspector does not know; inputs are limited to what one pass holds`;
+    } catch (e) {
+      this.cacheRefused = `the graph's key/value cache was not used: feeding it failed (${e instanceof Error ? e.message : String(e)}); inputs are limited to what one pass holds`;
+    }
+  }
+
+  /** The extra inputs for `n` tokens after `past` cached ones. */
+  private extraFeeds(n: number, past: number): Record<string, Ort.Tensor> {
+    return Object.fromEntries((this.manifest.inputs.extra ?? []).map((x) => [x.name, extraFeed(this.ort, x, n, past)]));
+  }
+
+  /** One pass over `ids`: the extra inputs and, for a graph with a cache, an empty past. */
   private feeds(ids: readonly number[]): Record<string, Ort.Tensor> {
     const m = this.manifest;
     const T = ids.length;
-    const feeds: Record<string, Ort.Tensor> = { [m.inputs.ids.name]: new this.ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, T]) };
-    for (const x of m.inputs.extra ?? []) feeds[x.name] = extraFeed(this.ort, x, T);
+    const feeds: Record<string, Ort.Tensor> = { [m.inputs.ids.name]: new this.ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, T]), ...this.extraFeeds(T, 0) };
+    if (m.cache) {
+      const past = emptyCache(this.ort, m);
+      for (let l = 0; l < m.layers; l++) {
+        feeds[perLayer(m.cache.key.past, l)] = past[2 * l];
+        feeds[perLayer(m.cache.value.past, l)] = past[2 * l + 1];
+      }
+    }
     return feeds;
   }
 
@@ -244,7 +301,7 @@ export class AttentionEngine {
           cancelled: () => gen !== this.generation || this.released,
           cancelError: () => new CancelledError(),
           onProgress,
-          extraFeeds: (n, past) => Object.fromEntries((m.inputs.extra ?? []).map((x) => [x.name, extraFeed(this.ort, x, n, past)])),
+          extraFeeds: (n, past) => this.extraFeeds(n, past),
         });
         analysis = new Analysis(m, r.outputs, T, this.device, r.surprisal);
       } else {

@@ -394,20 +394,43 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
     nodes.push({ name: fresh(`${name}/concat`), op_type: 'Concat', input: [a, b], output: [name], attribute: [{ name: 'axis', type: 2, i: headAxis }] });
     output(name);
   };
+  const cache = readFrom === 'qk' ? cacheOf(g, extra, found.length) : undefined;
+  if (cache) notes.push(`the graph takes a key/value cache (${shortName(cache.key.past.replace('{layer}', '0'))} … → ${shortName(cache.key.present.replace('{layer}', '0'))} …): long inputs run in chunks if a check of the chunks against one pass agrees when the model loads`);
+  /** With a cache, the K at Q·Kᵀ spans past + fed tokens; the inspector gathers K per chunk, so only the fed tokens' rows. */
+  const fedRows = (k: string, q: string, name: string) => {
+    const shape = fresh(`${name}/q_shape`);
+    const rows = fresh(`${name}/q_rows`);
+    const start = fresh(`${name}/start`);
+    nodes.push({ name: fresh(`${shape}/node`), op_type: 'Shape', input: [q], output: [shape] });
+    nodes.push({ name: fresh(`${rows}/node`), op_type: 'Slice', input: [shape, int64([-2]), int64([-1]), int64([0])], output: [rows] });
+    nodes.push({ name: fresh(`${start}/node`), op_type: 'Neg', input: [rows], output: [start] });
+    nodes.push({ name: fresh(`${name}/node`), op_type: 'Slice', input: [k, start, int64([2 ** 53 - 1]), int64([-2])], output: [name] });
+    output(name);
+  };
+  /** K of one softmax under our name: all of it, or the fed tokens' rows where the graph takes a cache. */
+  const kOutput = (f: FoundAttention, name: string) => {
+    if (cache) fedRows(kOf(f, fresh(`${name}/all`)), f.q, name);
+    else if (f.k) identity(f.k, name);
+    else {
+      kOf(f, name);
+      output(name);
+    }
+  };
   found.forEach((f, l) => {
     const s2 = f.second;
     if (s2) {
       concat(f.q, s2.q, `${OUT}/q_${l}`);
       concat(f.probs, s2.probs, `${OUT}/probs_${l}`);
-      concat(kOf(f, fresh(`${OUT}/k1_${l}`)), kOf(s2, fresh(`${OUT}/k2_${l}`)), `${OUT}/k_${l}`);
+      const [k1, k2] = [kOf(f, fresh(`${OUT}/k1_${l}`)), kOf(s2, fresh(`${OUT}/k2_${l}`))];
+      if (cache) {
+        const all = fresh(`${OUT}/k_${l}/all`);
+        nodes.push({ name: fresh(`${all}/concat`), op_type: 'Concat', input: [k1, k2], output: [all], attribute: [{ name: 'axis', type: 2, i: headAxis }] });
+        fedRows(all, f.q, `${OUT}/k_${l}`);
+      } else concat(k1, k2, `${OUT}/k_${l}`);
     } else {
       identity(f.q, `${OUT}/q_${l}`);
       identity(f.probs, `${OUT}/probs_${l}`);
-      if (f.k) identity(f.k, `${OUT}/k_${l}`);
-      else {
-        kOf(f, `${OUT}/k_${l}`);
-        output(`${OUT}/k_${l}`);
-      }
+      kOutput(f, `${OUT}/k_${l}`);
     }
     if (f.diff) {
       // λ broadcast to [batch, head, token, 1] whatever its own shape (a scalar for V1, per token and head for V2).
@@ -428,6 +451,10 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
   out.set(bytes, 0);
   out.set(addition, bytes.byteLength);
 
+  // With a cache, its past inputs are fed by the cache, and an attention mask covers the cached tokens too.
+  const fedExtra = cache
+    ? extra.filter((x) => !isCachePast(x.name, cache)).map((x) => (x.fill === 'ones' ? { ...x, dims: x.dims.map((d) => (d === 'token' ? 'past+token' : d)) } : x))
+    : extra;
   const qkLayout = rank === 4 ? ['batch', 'qkHead', 'token', 'dim'] : ['qkHead', 'token', 'dim'];
   let parameters = 0;
   for (const t of g.initializers.values()) parameters += (t.dims ?? []).reduce((a, b) => a * Number(b), 1);
@@ -449,7 +476,7 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
     scale: readFrom === 'qk' ? scales[0] : 1,
     ...(readFrom === 'probs' ? { readFrom } : {}),
     files: o.files,
-    inputs: { ids: { name: idsInput.name, layout: ['batch', 'token'], dtype: 'int64' }, ...(extra.length ? { extra } : {}) },
+    inputs: { ids: { name: idsInput.name, layout: ['batch', 'token'], dtype: 'int64' }, ...(fedExtra.length ? { extra: fedExtra } : {}) },
     outputs: {
       logits: { name: logits.name, layout: ['batch', 'token', 'vocab'] },
       q: { name: `${OUT}/q_{layer}`, layout: qkLayout },
@@ -457,6 +484,7 @@ export function rewriteForInspection(bytes: Uint8Array, o: RewriteOptions): Rewr
       probs: { name: `${OUT}/probs_{layer}`, layout: rank === 4 ? ['batch', 'qkHead', 'token', 'key'] : ['qkHead', 'token', 'key'] },
       ...(attention === 'softmax' ? {} : { lambda: { name: `${OUT}/lambda_{layer}`, layout: ['batch', 'head', 'token', 'one'] } }),
     },
+    ...(cache ? { cache } : {}),
     parameters: Math.max(1, parameters),
     training: {},
     evaluation: {},
@@ -476,4 +504,55 @@ function extraInput(i: { name: string; elemType: number | undefined; dims: (numb
     if (dims.every((d) => d !== undefined)) return { name: i.name, fill: 'empty', dtype, dims: dims as (number | string)[] };
   }
   throw new RewriteError(`graph input ${shortName(i.name)} (dims ${i.dims.join('×') || 'unknown'}) is neither input_ids, attention_mask, position_ids nor a past key/value cache; the inspector does not know what to feed it`);
+}
+
+type CacheSpec = { past: string; present: string; dtype: 'float32'; dims: (number | 'batch' | 'past')[] };
+
+/** A per-layer name with its first number replaced by "{layer}", and whether it names keys or values (the later word wins: past_key_values.0.value). */
+function layerTemplate(name: string): { template: string; layer: number; kind: 'key' | 'value' } | undefined {
+  const m = /\d+/.exec(name);
+  if (!m) return undefined;
+  const [k, v] = [name.toLowerCase().lastIndexOf('key'), name.toLowerCase().lastIndexOf('value')];
+  if (k < 0 && v < 0) return undefined;
+  return { template: name.slice(0, m.index) + '{layer}' + name.slice(m.index + m[0].length), layer: Number(m[0]), kind: k > v ? 'key' : 'value' };
+}
+
+const isCachePast = (name: string, c: { key: CacheSpec; value: CacheSpec }) => [c.key.past, c.value.past].some((t) => layerTemplate(name)?.template === t);
+
+/**
+ * The key/value cache of a graph exported "with past" (Hugging Face: past_key_values.{l}.key/value in,
+ * present.{l}.key/value out): one past input and one present output per layer for keys and for values, with one
+ * "past" axis. Anything less regular is not a cache the engine can feed, and the graph keeps its one pass.
+ */
+function cacheOf(g: GraphModel, extra: ReturnType<typeof extraInput>[], layers: number): { key: CacheSpec; value: CacheSpec } | undefined {
+  const pasts = extra.filter((x) => x.fill === 'empty' && x.dtype === 'float32');
+  if (pasts.length !== 2 * layers) return undefined;
+  const group = (names: string[]) => {
+    const byKind = new Map<string, Set<number>>();
+    for (const n of names) {
+      const t = layerTemplate(n);
+      if (!t) return undefined;
+      const id = `${t.kind}\u0000${t.template}`;
+      if (!byKind.has(id)) byKind.set(id, new Set());
+      byKind.get(id)!.add(t.layer);
+    }
+    const out: Partial<Record<'key' | 'value', string>> = {};
+    for (const [id, ls] of byKind) {
+      const [kind, template] = id.split('\u0000') as ['key' | 'value', string];
+      if (out[kind] || ls.size !== layers || [...ls].some((l) => l >= layers)) return undefined;
+      out[kind] = template;
+    }
+    return out.key && out.value ? (out as Record<'key' | 'value', string>) : undefined;
+  };
+  const past = group(pasts.map((x) => x.name));
+  const present = group(g.outputs.map((o) => o.name).filter((n) => /present/i.test(n)));
+  if (!past || !present) return undefined;
+  const spec = (kind: 'key' | 'value'): CacheSpec | undefined => {
+    const x = pasts.find((p) => layerTemplate(p.name)?.template === past[kind])!;
+    const dims = x.dims.map((d) => (d === 'batch' || d === 'past' ? d : typeof d === 'number' && d > 0 ? d : undefined));
+    if (dims.some((d) => d === undefined) || dims.filter((d) => d === 'past').length !== 1) return undefined;
+    return { past: past[kind], present: present[kind], dtype: 'float32', dims: dims as CacheSpec['dims'] };
+  };
+  const [key, value] = [spec('key'), spec('value')];
+  return key && value ? { key, value } : undefined;
 }
