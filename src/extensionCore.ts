@@ -58,7 +58,7 @@ export interface Core {
 export function start(context: vscode.ExtensionContext): Core {
   const log = vscode.window.createOutputChannel('Attention Inspector', { log: true });
   const models = new ModelStore(context.extensionUri, context.globalStorageUri);
-  const panel = new PanelProvider(context.extensionUri, log, (m) => models.upload(m));
+  const panel = new PanelProvider(context.extensionUri, log, (m) => models.upload(m), context.globalState);
   const status = new StatusItem(panel);
   const inspector = new Inspector(panel, models, status, log);
   const explorer = new ExplorerPanel(context.extensionUri, inspector, panel, log);

@@ -57,6 +57,11 @@ export class AnalysisController {
     return e;
   }
 
+  /** A bundled model's manifest (checked) and graph, fetched from the extension (for timing the backends). */
+  bundledPackage(model: string): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
+    return this.fetchBundled(model);
+  }
+
   /** A bundled model's manifest (checked) and graph, fetched from the extension. */
   private async fetchBundled(model: string): Promise<{ manifest: Manifest; bytes: Uint8Array; fetchMs: number }> {
     const base = `${this.modelsBase}${model}/`;

@@ -1,7 +1,10 @@
-import { chooseBackend, isSoftwareAdapter, type BackendPreference, type Capabilities, type GpuAdapterInfo } from '../src/core/protocol';
+import { adapterKey, chooseBackend, isSoftwareAdapter, type BackendPreference, type BackendTiming, type Capabilities, type GpuAdapterInfo } from '../src/core/protocol';
 
-/** Asks the browser for a WebGPU adapter and says, in words a user can act on, why there is none. */
-export async function detectCapabilities(preference: BackendPreference): Promise<Capabilities> {
+/**
+ * Asks the browser for a WebGPU adapter and says, in words a user can act on, why there is none; picks the backend
+ * (chooseBackend), with this adapter's timing if the host remembers one.
+ */
+export async function detectCapabilities(preference: BackendPreference, timings: readonly BackendTiming[] = []): Promise<Capabilities> {
   let adapter: GpuAdapterInfo | null = null;
   let reason: string | null = null;
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
@@ -30,8 +33,8 @@ export async function detectCapabilities(preference: BackendPreference): Promise
     adapter,
     webgpuUnavailableReason: reason,
     ...(() => {
-      const c = chooseBackend(preference, adapter);
-      return { backend: c.backend, backendReason: adapter || preference === 'wasm' ? c.reason : `${c.reason}: ${reason}` };
+      const c = chooseBackend(preference, adapter, adapter ? timings.find((t) => t.adapter === adapterKey(adapter!)) : undefined);
+      return { backend: c.backend, backendReason: adapter || preference === 'wasm' ? c.reason : `${c.reason}: ${reason}`, ...(c.untimed ? { untimed: true } : {}) };
     })(),
     crossOriginIsolated: typeof crossOriginIsolated === 'boolean' ? crossOriginIsolated : false,
     userAgent: navigator.userAgent,

@@ -1,9 +1,10 @@
 import * as z from 'zod';
-import { parseToWebview, type Backend, type BackendPreference, type Capabilities, type ToHost, type ToWebview } from '../src/core/protocol';
+import { adapterKey, checkBackendTiming, parseToWebview, rememberTiming, type Backend, type BackendPreference, type BackendTiming, type Capabilities, type ToHost, type ToWebview } from '../src/core/protocol';
 import { AnalysisController } from './analysisController';
 import { detectCapabilities } from './capabilities';
 import { configureOrt, openSession } from './engine/ortRuntime';
 import { runProbe } from './engine/probe';
+import { timeBackends } from './engine/backendTiming';
 import { InspectorView } from './views/inspectorView';
 import { renderRuntimeView, type RuntimeViewState } from './views/runtimeView';
 import { vscodeApi } from './vscodeApi';
@@ -19,6 +20,8 @@ const body = document.body.dataset;
 const ortBase = body.ortBase ?? '';
 const probeUrl = body.probe ?? '';
 const missingFiles = safeJsonArray(body.missing);
+/** The host's remembered timings of wasm against WebGPU, per adapter (chooseBackend). */
+let timings: BackendTiming[] = parseTimings(body.backendTimings);
 // The CSP forbids eval: zod must not try to compile validators with new Function.
 z.config({ jitless: true });
 
@@ -48,6 +51,45 @@ function log(level: 'info' | 'warn' | 'error', message: string): void {
   send({ method: 'log', level, message });
 }
 
+function parseTimings(s: string | undefined): BackendTiming[] {
+  try {
+    const v: unknown = JSON.parse(s ?? '[]');
+    return Array.isArray(v) ? v.filter((t): t is BackendTiming => checkBackendTiming(t) === null) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Tokens of the timing forward: a typical window, one chunk. */
+const TIMING_TOKENS = 512;
+let timingStarted = false;
+
+/**
+ * `auto` chose WebGPU on a hardware adapter never timed here: once the first analysis is done and the panel is idle,
+ * time a bundled model's forward on both backends, tell the host (which remembers it for this machine) and use the
+ * faster from then on.
+ */
+function timeAdapterSoon(caps: Capabilities): void {
+  if (timingStarted || !caps.untimed || !caps.adapter) return;
+  timingStarted = true;
+  const adapter = adapterKey(caps.adapter);
+  setTimeout(() => {
+    void (async () => {
+      const model = 'twin-diff';
+      const { manifest, bytes } = await analyses.bundledPackage(model);
+      const t = await serial(() => timeBackends(manifest, bytes, TIMING_TOKENS));
+      if (t.webgpuRanOn !== 'webgpu') throw new Error('ONNX Runtime could not create a WebGPU device');
+      const timing: BackendTiming = { adapter, model, tokens: Math.min(TIMING_TOKENS, manifest.maxContext), wasmMs: t.wasmMs, webgpuMs: t.webgpuMs, at: new Date().toISOString() };
+      timings = rememberTiming(timings, timing);
+      send({ method: 'backend/timed', timing });
+      state.capabilities = await detectCapabilities(preference, timings);
+      send({ method: 'capabilities/didChange', capabilities: state.capabilities });
+      render();
+      log('info', `backends timed: ${state.capabilities.backendReason}; using ${state.capabilities.backend}`);
+    })().catch((e) => log('warn', `timing WebGPU against wasm failed, WebGPU stays: ${e instanceof Error ? e.message : String(e)}`));
+  }, 1500);
+}
+
 function safeJsonArray(s: string | undefined): string[] {
   try {
     const v: unknown = JSON.parse(s ?? '[]');
@@ -61,7 +103,7 @@ function safeJsonArray(s: string | undefined): string[] {
 async function runtimeFor(preference: BackendPreference): Promise<Capabilities> {
   if (missingFiles.length) throw new Error(`files missing from the extension: ${missingFiles.join(', ')}`);
   const t0 = performance.now();
-  const caps = await detectCapabilities(preference);
+  const caps = await detectCapabilities(preference, timings);
   const t1 = performance.now();
   const first = await configureOrt(ortBase);
   if (first) log('info', `runtime configured: adapter check ${Math.round(t1 - t0)} ms, ONNX Runtime's files checked in ${Math.round(performance.now() - t1)} ms`);
@@ -73,7 +115,7 @@ async function handle(msg: ToWebview): Promise<void> {
     case 'config/didChange':
       if (msg.backendPreference !== preference) {
         preference = msg.backendPreference;
-        state.capabilities = await detectCapabilities(preference);
+        state.capabilities = await detectCapabilities(preference, timings);
         send({ method: 'capabilities/didChange', capabilities: state.capabilities });
         render();
         if (!missingFiles.length) void warmRuntime(state.capabilities.backend).catch(() => undefined);
@@ -132,6 +174,7 @@ async function handle(msg: ToWebview): Promise<void> {
           }
         });
         log('info', `analysis ${msg.id}: ${result.tokens} tokens with ${result.model} on ${result.backend} (${result.backend === caps.backend ? caps.backendReason : 'ONNX Runtime fell back from WebGPU'}) in ${Math.round(result.runMs)} ms`);
+        if (result.backend === 'webgpu') timeAdapterSoon(caps);
         return result;
       });
     case 'model/load':
@@ -214,7 +257,7 @@ function warmRuntime(backend: Backend): Promise<void> {
 
 async function start(): Promise<void> {
   render();
-  state.capabilities = await detectCapabilities(preference);
+  state.capabilities = await detectCapabilities(preference, timings);
   render();
   send({ method: 'webview/ready', capabilities: state.capabilities });
   if (!missingFiles.length) void warmRuntime(state.capabilities.backend).catch(() => undefined);

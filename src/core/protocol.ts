@@ -31,6 +31,22 @@ export interface Capabilities {
   backendReason: string;
   crossOriginIsolated: boolean;
   userAgent: string;
+  /** True when `auto` chose WebGPU on a hardware adapter that was never timed against wasm: the panel times it once. */
+  untimed?: boolean;
+}
+
+/**
+ * The two backends timed on one adapter: the same bundled model's forward over the same tokens, warm (the second
+ * run), on each. Remembered per machine by the host (globalState), keyed by adapterKey.
+ */
+export interface BackendTiming {
+  adapter: string;
+  model: string;
+  tokens: number;
+  wasmMs: number;
+  webgpuMs: number;
+  /** ISO date of the measurement. */
+  at: string;
 }
 
 export interface ProbeResult {
@@ -196,6 +212,7 @@ export type ToHost =
   | { method: 'webview/ready'; capabilities: Capabilities }
   /** The backend setting changed: the backend now chosen, and why. */
   | { method: 'capabilities/didChange'; capabilities: Capabilities }
+  | { method: 'backend/timed'; timing: BackendTiming }
   | { method: 'probe/run/done'; id: number; ok: true; result: ProbeResult }
   | { method: 'probe/run/done'; id: number; ok: false; error: string }
   | { method: 'analysis/run/done'; id: number; ok: true; result: AnalysisInfo }
@@ -266,6 +283,17 @@ function checkCapabilities(v: unknown): string | null {
   if (!isStr(v.backendReason)) return 'capabilities.backendReason must be a string';
   if (!isBool(v.crossOriginIsolated)) return 'capabilities.crossOriginIsolated must be a boolean';
   if (!isStr(v.userAgent)) return 'capabilities.userAgent must be a string';
+  if (v.untimed !== undefined && !isBool(v.untimed)) return 'capabilities.untimed must be a boolean';
+  return null;
+}
+
+export function checkBackendTiming(v: unknown): string | null {
+  if (!isObj(v)) return 'timing must be an object';
+  if (!isStr(v.adapter) || v.adapter.length > 1000) return 'timing.adapter must be text of at most 1000 characters';
+  if (!isStr(v.model) || !MODEL_NAME.test(v.model)) return 'timing.model must be a package name';
+  if (!isInt(v.tokens) || v.tokens < 1) return 'timing.tokens must be a positive integer';
+  for (const k of ['wasmMs', 'webgpuMs'] as const) if (!isNum(v[k]) || v[k] <= 0) return `timing.${k} must be a positive number`;
+  if (!isStr(v.at) || Number.isNaN(Date.parse(v.at))) return 'timing.at must be a date';
   return null;
 }
 
@@ -416,6 +444,10 @@ export function parseToHost(raw: unknown): Parsed<ToHost> {
       const r = checkCapabilities(raw.capabilities);
       return r ? fail(raw, r) : { ok: true, message: raw as ToHost };
     }
+    case 'backend/timed': {
+      const r = checkBackendTiming(raw.timing);
+      return r ? fail(raw, r) : { ok: true, message: raw as ToHost };
+    }
     case 'probe/run/done':
       return parseDone(raw, checkProbeResult);
     case 'analysis/run/done':
@@ -522,11 +554,24 @@ export function parseToWebview(raw: unknown): Parsed<ToWebview> {
   }
 }
 
+/** Which adapter a timing belongs to: what the browser reports about it (the same GPU and driver give the same key). */
+export function adapterKey(a: Pick<GpuAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>): string {
+  return [a.vendor, a.architecture, a.device, a.description].join('|').slice(0, 1000);
+}
+
+/** Timings the host keeps: the newest per adapter, at most this many adapters (an eGPU, a laptop's two GPUs…). */
+export const BACKEND_TIMINGS_KEPT = 8;
+export function rememberTiming(kept: readonly BackendTiming[], t: BackendTiming): BackendTiming[] {
+  return [t, ...kept.filter((k) => k.adapter !== t.adapter)].slice(0, BACKEND_TIMINGS_KEPT);
+}
+
 /**
- * Picks the backend from the user's preference and the adapter, and says why. `auto` never runs on a software
- * adapter: WebGPU emulated on the CPU (SwiftShader) ran the 394-token sample in 25.3 s against 1.2 s on wasm here.
+ * Picks the backend from the user's preference, the adapter and, where the panel has timed this adapter before, that
+ * timing; and says why. `auto` never runs on a software adapter: WebGPU emulated on the CPU (SwiftShader) ran the
+ * 394-token sample in 25.3 s against 1.2 s on wasm here. On a hardware adapter it takes the faster of the two as
+ * timed, and WebGPU until then (`untimed`: the panel then times both once).
  */
-export function chooseBackend(preference: BackendPreference, adapter: Pick<GpuAdapterInfo, 'software' | 'vendor' | 'architecture' | 'description'> | null): { backend: Backend; reason: string } {
+export function chooseBackend(preference: BackendPreference, adapter: Pick<GpuAdapterInfo, 'software' | 'vendor' | 'architecture' | 'description'> | null, timing?: BackendTiming): { backend: Backend; reason: string; untimed?: boolean } {
   const name = adapter ? [adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ') || 'unnamed adapter' : '';
   if (preference === 'wasm') return { backend: 'wasm', reason: 'the setting attentionInspector.backend is "wasm"' };
   if (!adapter) return { backend: 'wasm', reason: preference === 'webgpu' ? 'the setting asks for WebGPU, but there is no WebGPU adapter' : 'there is no WebGPU adapter' };
@@ -534,7 +579,12 @@ export function chooseBackend(preference: BackendPreference, adapter: Pick<GpuAd
   if (adapter.software) {
     return { backend: 'wasm', reason: `the WebGPU adapter (${name}) is a software renderer, far slower than wasm; set attentionInspector.backend to "webgpu" to use it anyway` };
   }
-  return { backend: 'webgpu', reason: `a hardware WebGPU adapter (${name})` };
+  if (timing) {
+    const backend: Backend = timing.wasmMs < timing.webgpuMs ? 'wasm' : 'webgpu';
+    const ms = (x: number) => `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
+    return { backend, reason: `timed on this machine (${timing.at.slice(0, 10)}): a ${timing.tokens}-token forward of ${timing.model} took ${ms(timing.webgpuMs)} on WebGPU (${name}) and ${ms(timing.wasmMs)} on wasm` };
+  }
+  return { backend: 'webgpu', reason: `a hardware WebGPU adapter (${name}), not yet timed against wasm on this machine`, untimed: true };
 }
 
 /** Whether an adapter emulates WebGPU on the CPU: the browser says so (fallback adapter), or its name does. */

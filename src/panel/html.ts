@@ -12,6 +12,8 @@ export interface PanelHtmlInput {
   missingFiles: string[];
   /** The backend setting when the panel starts (so its first choice, and its preloading, follow the setting). */
   backendPreference?: string;
+  /** Timings of wasm against WebGPU the host remembers for this machine (BackendTiming[]). */
+  backendTimings?: unknown[];
 }
 
 const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
@@ -28,7 +30,7 @@ export function explorerHtml(input: { cspSource: string; scriptUri: string; styl
  * ('wasm-unsafe-eval', not 'unsafe-eval'), and fetch / dynamic import / workers only from the webview source.
  */
 export function panelHtml(input: PanelHtmlInput): string {
-  const data = `data-ort-base="${escapeAttr(input.ortBaseUri)}" data-probe="${escapeAttr(input.probeUri)}" data-models="${escapeAttr(input.modelsUri)}" data-missing="${escapeAttr(JSON.stringify(input.missingFiles))}" data-backend="${escapeAttr(input.backendPreference ?? 'auto')}"`;
+  const data = `data-ort-base="${escapeAttr(input.ortBaseUri)}" data-probe="${escapeAttr(input.probeUri)}" data-models="${escapeAttr(input.modelsUri)}" data-missing="${escapeAttr(JSON.stringify(input.missingFiles))}" data-backend="${escapeAttr(input.backendPreference ?? 'auto')}" data-backend-timings="${escapeAttr(JSON.stringify(input.backendTimings ?? []))}"`;
   return page(input.cspSource, input.styleUri, input.scriptUri, 'Attention Inspector', data, '<main id="app" aria-live="polite"><p class="muted">Starting…</p></main>');
 }
 

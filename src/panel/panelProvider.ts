@@ -3,8 +3,12 @@ import * as vscode from 'vscode';
 import { ORT_DIR, ORT_RUNTIME_FILES } from '../core/ortFiles';
 import { PROBE_FILE } from '../core/probe';
 import {
+  BACKEND_TIMINGS_KEPT,
+  checkBackendTiming,
   parseToHost,
+  rememberTiming,
   type AnalysisInfo,
+  type BackendTiming,
   type AnalysisQuery,
   type TensorPayload,
   type BackendPreference,
@@ -18,6 +22,9 @@ import {
 } from '../core/protocol';
 import { Deferred } from './deferred';
 import { panelHtml } from './html';
+
+/** globalState key of this machine's timings of wasm against WebGPU (BackendTiming[], newest first). */
+const TIMINGS_KEY = 'attentionInspector.backendTimings';
 
 /** A user's model package, read when the webview needs it. `version` changes when the package does. */
 export interface ModelUpload {
@@ -62,8 +69,16 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     private readonly log: vscode.LogOutputChannel,
     /** A user's model package by id (undefined for bundled models, which the webview fetches itself). */
     private readonly uploads: (model: string) => ModelUpload | undefined = () => undefined,
+    /** Where this machine's timings of wasm against WebGPU are kept (the extension's globalState). */
+    private readonly memory?: vscode.Memento,
   ) {
     this.disposables.push(this.onDidChangeCapabilitiesEmitter, this.onDidSelectHeadEmitter, this.onDidFocusTokenEmitter, this.onDidResetEmitter, this.onDidRequestExplorerEmitter);
+  }
+
+  /** The timings this machine remembers, each checked (globalState may hold anything an older version wrote). */
+  private backendTimings(): BackendTiming[] {
+    const v = this.memory?.get<unknown>(TIMINGS_KEY);
+    return Array.isArray(v) ? v.filter((t): t is BackendTiming => checkBackendTiming(t) === null).slice(0, BACKEND_TIMINGS_KEPT) : [];
   }
 
   get capabilities(): Capabilities | undefined {
@@ -93,6 +108,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
       modelsUri: uri('dist', 'models') + '/', // staged by the build (src/analysis/bundledModels.ts)
       missingFiles: missing,
       backendPreference: backendPreference(),
+      backendTimings: this.backendTimings(),
     });
     const subs: vscode.Disposable[] = [];
     subs.push(view.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)));
@@ -149,6 +165,10 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
         else waiting.reject(new Error(msg.error));
         break;
       }
+      case 'backend/timed':
+        void this.memory?.update(TIMINGS_KEY, rememberTiming(this.backendTimings(), msg.timing));
+        this.log.info(`WebGPU timed against wasm on this machine (${msg.timing.adapter}): ${msg.timing.tokens} tokens of ${msg.timing.model}, WebGPU ${msg.timing.webgpuMs.toFixed(1)} ms, wasm ${msg.timing.wasmMs.toFixed(1)} ms; remembered for auto`);
+        break;
       case 'capabilities/didChange':
         this.capabilitiesValue = msg.capabilities;
         this.log.info(`backend ${msg.capabilities.backend}: ${msg.capabilities.backendReason}`);

@@ -43,3 +43,12 @@ test('attribute values are escaped', () => {
   const html = panelHtml(input);
   assert.ok(html.includes('data-missing="[&quot;dist/ort/a \\&quot;b\\&quot;.wasm&quot;]"'));
 });
+
+test('the remembered backend timings reach the panel as an escaped JSON attribute', () => {
+  const timing = { adapter: 'nvidia|ampere|"x"|<GPU>', model: 'twin-diff', tokens: 512, wasmMs: 120, webgpuMs: 30, at: '2026-11-29T14:00:00.000Z' };
+  const html = panelHtml({ ...input, backendTimings: [timing] });
+  const attr = /data-backend-timings="([^"]*)"/.exec(html)?.[1] ?? '';
+  assert.ok(!attr.includes('<') && !attr.includes('"'));
+  assert.deepEqual(JSON.parse(attr.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&amp;/g, '&')), [timing]);
+  assert.match(panelHtml(input), /data-backend-timings="\[\]"/);
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chooseBackend, isSoftwareAdapter, parseToHost, parseToWebview, type Capabilities } from '../../src/core/protocol';
+import { BACKEND_TIMINGS_KEPT, adapterKey, chooseBackend, isSoftwareAdapter, parseToHost, parseToWebview, rememberTiming, type BackendTiming, type Capabilities } from '../../src/core/protocol';
 
 const caps: Capabilities = {
   adapter: { vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader', shaderF16: false, software: true },
@@ -61,7 +61,7 @@ test('host → webview messages are validated too', () => {
 test('backend choice: wasm when asked, without an adapter, and for auto on a software adapter; each with its reason', () => {
   const gpu = { vendor: 'nvidia', architecture: 'ampere', device: '', description: 'NVIDIA GeForce RTX 3060', software: false };
   const swift = { vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader Device (Subzero)', software: true };
-  assert.deepEqual(chooseBackend('auto', gpu), { backend: 'webgpu', reason: 'a hardware WebGPU adapter (nvidia ampere NVIDIA GeForce RTX 3060)' });
+  assert.deepEqual(chooseBackend('auto', gpu), { backend: 'webgpu', reason: 'a hardware WebGPU adapter (nvidia ampere NVIDIA GeForce RTX 3060), not yet timed against wasm on this machine', untimed: true });
   assert.equal(chooseBackend('auto', null).backend, 'wasm');
   assert.equal(chooseBackend('auto', swift).backend, 'wasm');
   assert.match(chooseBackend('auto', swift).reason, /software renderer, far slower than wasm; set attentionInspector.backend to "webgpu"/);
@@ -72,6 +72,29 @@ test('backend choice: wasm when asked, without an adapter, and for auto on a sof
   assert.ok(isSoftwareAdapter({ vendor: 'mesa', architecture: '', device: '', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' }, false));
   assert.ok(isSoftwareAdapter({ vendor: 'x', architecture: '', device: '', description: '' }, true), 'a fallback adapter is software');
   assert.ok(!isSoftwareAdapter({ vendor: 'intel', architecture: 'gen-12lp', device: '', description: 'Intel(R) UHD Graphics' }, false));
+});
+
+test('backend choice by timing: auto on a timed hardware adapter takes the faster backend and says the figures; the host keeps the newest timing per adapter, at most 8; timings are validated', () => {
+  const gpu = { vendor: 'intel', architecture: 'gen-12lp', device: '0x9a49', description: 'Intel(R) Iris(R) Xe Graphics', software: false };
+  const timing = (wasmMs: number, webgpuMs: number, adapter = adapterKey(gpu)): BackendTiming => ({ adapter, model: 'twin-diff', tokens: 512, wasmMs, webgpuMs, at: '2026-11-29T14:00:00.000Z' });
+  assert.equal(adapterKey(gpu), 'intel|gen-12lp|0x9a49|Intel(R) Iris(R) Xe Graphics');
+  assert.deepEqual(chooseBackend('auto', gpu, timing(180, 42)), { backend: 'webgpu', reason: 'timed on this machine (2026-11-29): a 512-token forward of twin-diff took 42 ms on WebGPU (intel gen-12lp Intel(R) Iris(R) Xe Graphics) and 180 ms on wasm' });
+  const slowGpu = chooseBackend('auto', gpu, timing(95, 310.4));
+  assert.equal(slowGpu.backend, 'wasm', 'an integrated GPU slower than wasm loses to it');
+  assert.match(slowGpu.reason, /took 310 ms on WebGPU .* and 95 ms on wasm/);
+  assert.equal(chooseBackend('webgpu', gpu, timing(95, 310)).backend, 'webgpu', 'the setting still forces WebGPU');
+  assert.equal(chooseBackend('auto', { ...gpu, software: true }, timing(300, 90)).backend, 'wasm', 'a software adapter is never used by auto');
+  let kept: BackendTiming[] = [];
+  for (let i = 0; i < 10; i++) kept = rememberTiming(kept, timing(100, 50 + i, `gpu${i}`));
+  assert.equal(kept.length, BACKEND_TIMINGS_KEPT);
+  assert.deepEqual(kept.map((t) => t.adapter).slice(0, 2), ['gpu9', 'gpu8'], 'newest first');
+  kept = rememberTiming(kept, timing(100, 20, 'gpu5'));
+  assert.deepEqual([kept.length, kept[0].webgpuMs, kept.filter((t) => t.adapter === 'gpu5').length], [BACKEND_TIMINGS_KEPT, 20, 1], 'a new timing replaces the old one of its adapter');
+  assert.equal(parseToHost({ method: 'backend/timed', timing: timing(1, 2) }).ok, true);
+  for (const bad of [{ wasmMs: 0 }, { webgpuMs: Number.NaN }, { model: '../x' }, { at: 'yesterday' }, { tokens: 1.5 }, { adapter: 'x'.repeat(1001) }]) {
+    assert.equal(parseToHost({ method: 'backend/timed', timing: { ...timing(1, 2), ...bad } }).ok, false, JSON.stringify(bad));
+  }
+  assert.equal(parseToHost({ method: 'capabilities/didChange', capabilities: { ...caps, untimed: 'yes' } }).ok, false);
 });
 
 test('analysis messages: ids must be an Int32Array, rows must be Float32Arrays of layers × heads × tokens', () => {
