@@ -15,6 +15,7 @@ import { seededRandom } from '../src/core/probe';
 import { AttentionEngine, chunkTokensFor } from '../webview/engine/engine';
 import { emptyCache } from '../webview/engine/chunkedRun';
 import type { Manifest } from '../src/core/manifest';
+import { STATS_FILES } from '../src/core/statsFiles';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,6 +24,8 @@ const arg = (name: string, def: string) => {
 const T = Number(arg('T', '256'));
 const model = arg('model', 'twin-diff');
 const statsMaxT = Number(arg('stats-max-T', '2048'));
+// Layer statistics through ONNX Runtime, as the panel runs them on wasm (the graphs the build wrote).
+AttentionEngine.statsGraphs = async (kind) => readFileSync(join('dist', STATS_FILES[kind]));
 /** `web`: only the engine (ORT web), for the engine's own peak memory; `both`: the timing comparison. */
 const runtimes = arg('runtimes', 'both');
 /** Tokens per chunk of the engine's chunked prefill (the bundled graphs take a key/value cache); "auto": the engine's choice. */
@@ -149,8 +152,15 @@ async function main() {
         await analysis.stats(l);
         if (l === 0) result.statsFirstLayerMs = performance.now() - t0; // what a progressive display shows first
       }
-      result.statsAllHeadsMs = performance.now() - t0;
+      result.statsAllHeadsMs = performance.now() - t0; // through ONNX Runtime (statsGraph.ts), its session created on the first call
       result.statsOverForward = (result.statsAllHeadsMs as number) / (result.forwardWebMs as number);
+      // The same statistics in JavaScript (the CPU twin, what earlier releases ran), on the same Q/K.
+      engine.statsInOrt = false;
+      analysis = await engine.analyze(ids);
+      const t1 = performance.now();
+      for (let l = 0; l < m.layers; l++) await analysis.stats(l);
+      result.statsAllHeadsJsMs = performance.now() - t1;
+      engine.statsInOrt = true;
     }
   } catch (e) {
     result.error = e instanceof Error ? e.message.split('\n')[0] : String(e);

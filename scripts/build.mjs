@@ -50,12 +50,13 @@ function copyOrtFiles() {
   }
 }
 
-/** Writes the generated artefacts: the probe model, and the manifest's JSON schema (from the zod schema). */
+/** Writes the generated artefacts: the probe model, the stats graphs, and the manifest's JSON schema (from the zod schema). */
 async function writeGenerated() {
   const out = join(root, 'out/tools/buildTools.cjs');
   await esbuild.build({ ...common, sourcemap: false, entryPoints: ['scripts/buildTools.ts'], outfile: out, platform: 'node', format: 'cjs' });
-  const { buildProbeModel, manifestJsonSchema, stageBundledModels } = require(out);
+  const { buildProbeModel, manifestJsonSchema, stageBundledModels, statsGraph, STATS_FILES } = require(out);
   writeFileSync(join(root, 'dist/probe.onnx'), buildProbeModel());
+  for (const kind of ['softmax', 'diff']) writeFileSync(join(root, 'dist', STATS_FILES[kind]), statsGraph(kind));
   mkdirSync(join(root, 'media/models'), { recursive: true });
   writeFileSync(join(root, 'media/models/manifest.schema.json'), JSON.stringify(manifestJsonSchema(), null, 2) + '\n');
   // The bundled packages, validated in full, staged with each distinct tokenizer once (src/analysis/bundledModels.ts).

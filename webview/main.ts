@@ -5,6 +5,8 @@ import { detectCapabilities } from './capabilities';
 import { configureOrt, openSession } from './engine/ortRuntime';
 import { runProbe } from './engine/probe';
 import { timeBackends } from './engine/backendTiming';
+import { AttentionEngine } from './engine/engine';
+import { STATS_FILES } from '../src/core/statsFiles';
 import { InspectorView } from './views/inspectorView';
 import { renderRuntimeView, type RuntimeViewState } from './views/runtimeView';
 import { vscodeApi } from './vscodeApi';
@@ -20,6 +22,20 @@ const body = document.body.dataset;
 const ortBase = body.ortBase ?? '';
 const probeUrl = body.probe ?? '';
 const missingFiles = safeJsonArray(body.missing);
+// Layer statistics on wasm run ORT's kernels on a small graph the build writes beside the probe (dist/stats-*.onnx).
+const statsGraphs = new Map<string, Promise<Uint8Array>>();
+AttentionEngine.statsGraphs = (kind) => {
+  let p = statsGraphs.get(kind);
+  if (!p) {
+    p = fetch(new URL(STATS_FILES[kind], probeUrl)).then(async (r) => {
+      if (!r.ok) throw new Error(`the statistics graph ${STATS_FILES[kind]} could not be loaded from the extension (HTTP ${r.status})`);
+      return new Uint8Array(await r.arrayBuffer());
+    });
+    p.catch(() => statsGraphs.delete(kind));
+    statsGraphs.set(kind, p);
+  }
+  return p;
+};
 /** The host's remembered timings of wasm against WebGPU, per adapter (chooseBackend). */
 let timings: BackendTiming[] = parseTimings(body.backendTimings);
 // The CSP forbids eval: zod must not try to compile validators with new Function.

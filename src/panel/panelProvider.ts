@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { ORT_DIR, ORT_RUNTIME_FILES } from '../core/ortFiles';
 import { PROBE_FILE } from '../core/probe';
+import { STATS_FILES } from '../core/statsFiles';
 import {
   BACKEND_TIMINGS_KEPT,
   checkBackendTiming,
@@ -87,7 +88,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
 
   /** Files the build should have put in dist/ (ORT's, the probe, the webview, the bundled models' index) but that are not there. */
   missingRuntimeFiles(): string[] {
-    const files = [...ORT_RUNTIME_FILES.map((f) => `${ORT_DIR}/${f}`), `dist/${PROBE_FILE}`, 'dist/webview.js', 'dist/models/index.json'];
+    const files = [...ORT_RUNTIME_FILES.map((f) => `${ORT_DIR}/${f}`), `dist/${PROBE_FILE}`, ...Object.values(STATS_FILES).map((f) => `dist/${f}`), 'dist/webview.js', 'dist/models/index.json'];
     return files.filter((f) => !fs.existsSync(vscode.Uri.joinPath(this.extensionUri, f).fsPath));
   }
 

@@ -24,6 +24,7 @@ import { attentionRowsCpu } from '../../webview/engine/kernels/attentionRows.cpu
 import { attentionRowsGpu } from '../../webview/engine/kernels/attentionRows.wgsl';
 import { detectCapabilities } from '../../webview/capabilities';
 import { timeBackends } from '../../webview/engine/backendTiming';
+import { STATS_FILES } from '../../src/core/statsFiles';
 import { adapterKey, chooseBackend } from '../../src/core/protocol';
 import { configureOrt, openSession, ort, ortFor } from '../../webview/engine/ortRuntime';
 import { runProbe } from '../../webview/engine/probe';
@@ -34,6 +35,8 @@ type Mode = 'webgpu' | 'nogpu';
 interface Result { name: string; ok: boolean; error?: string; ms: number; note?: string }
 /** A figure a test measured, printed beside its result (frame times: reported, not asserted tightly). */
 let note: string | undefined;
+// As in the panel: layer statistics on wasm run the stats graphs the build wrote (the WebGPU results are compared with them).
+AttentionEngine.statsGraphs = async (kind) => new Uint8Array(await (await fetch(`/dist/${STATS_FILES[kind]}`)).arrayBuffer());
 const tests: { name: string; modes: Mode[]; fn: () => Promise<void> }[] = [];
 const it = (name: string, modes: Mode[], fn: () => Promise<void>) => tests.push({ name, modes, fn });
 
@@ -416,6 +419,7 @@ it('engine: a rewritten DIFF V2 graph (λ per token and head) gives the same row
       const a = await engine.analyze(ids);
       const rows = await a.rows(T - 1);
       rows.layers.forEach((layer, l) => layer.heads.forEach((h, j) => assertClose(h.a, ref.rows[l][j][T - 1], 1e-5, 1e-4, `${backend} layer ${l} pair ${j}`)));
+      assert(backend === 'webgpu' ? !a.statsOnOrt : !!a.statsOnOrt, `${backend}: statistics in ${backend === 'webgpu' ? 'the WGSL kernel' : 'ONNX Runtime (the stats graph)'}`);
       const st = await a.stats(1);
       got[backend] = [
         ...(await a.columns(1, 2)),

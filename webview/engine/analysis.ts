@@ -310,6 +310,12 @@ export class Analysis {
     });
   }
 
+  /**
+   * Where the engine can, a layer's statistics on wasm come from ONNX Runtime (statsGraph.ts) instead of JavaScript;
+   * the engine sets it. Same figures (a test compares them with the CPU twin).
+   */
+  statsOnOrt: ((q: Tensor, k: Tensor, pairs: [number, number][], lambda: number | Float32Array, pause: () => Promise<void>) => Promise<{ stats: HeadStats[]; lse: Float32Array }>) | undefined;
+
   /** Statistics of every head of a layer. */
   async stats(layer: number): Promise<HeadStats[]> {
     return this.use(async () => {
@@ -318,7 +324,9 @@ export class Analysis {
       if (!x.gpu) {
         // One fused pass on the CPU; it also yields the layer's row log-sum-exps.
         const pairs = Array.from({ length: this.m.heads }, (_, h) => this.pair(h));
-        const { stats, lse } = await layerStatsCpuInBlocks(x.q, x.k, this.m.scale, pairs, lambda, MAP_BLOCK_ENTRIES / 4, yieldToEvents);
+        const { stats, lse } = this.statsOnOrt
+          ? await this.statsOnOrt(x.q, x.k, pairs, lambda, yieldToEvents)
+          : await layerStatsCpuInBlocks(x.q, x.k, this.m.scale, pairs, lambda, MAP_BLOCK_ENTRIES / 4, yieldToEvents);
         if (!this.lseCache.has(layer)) this.lseCache.set(layer, lse);
         return stats;
       }

@@ -11,6 +11,8 @@ import { Analysis, perLayer } from './analysis';
 import { ProbsAnalysis } from './probsAnalysis';
 import { attentionRowsCpu } from './kernels/attentionRows.cpu';
 import { emptyCache, runChunked, type ChunkProgress } from './chunkedRun';
+import { layerStatsOrt } from './statsGraph';
+import type { StatsKind } from '../../src/core/statsFiles';
 import { Tensor } from '../../src/core/attention';
 
 export { Analysis, liveOutputs } from './analysis';
@@ -98,6 +100,8 @@ export class AttentionEngine {
     readonly manifest: Manifest,
     readonly backend: Backend,
     private readonly device: GPUDevice | undefined,
+    /** Created for the wasm backend (ORT's plain wasm build), not a WebGPU session that fell back to wasm. */
+    private readonly plainWasm: boolean,
   ) {
     this.from = manifest.readFrom ?? 'qk';
   }
@@ -121,6 +125,41 @@ export class AttentionEngine {
   /** Whether this engine feeds the text in chunks (the graph takes a key/value cache). */
   get chunked(): boolean {
     return !!this.manifest.cache && this.from === 'qk' && !this.cacheRefused;
+  }
+
+  private statsSession: Promise<Ort.InferenceSession> | undefined;
+
+  /**
+   * Where the stats graphs come from (dist/stats-*.onnx: the webview fetches them, Node reads them). Unset: layer
+   * statistics on wasm are computed in JavaScript (layerStats.ts).
+   */
+  static statsGraphs: ((kind: StatsKind) => Promise<Uint8Array>) | undefined;
+
+  /** Whether layer statistics run in ONNX Runtime (on wasm); tests turn it off to time or compare the JavaScript twin. */
+  statsInOrt = true;
+
+  /** Runs `job` when no other work holds the session queue (a forward), so ORT never runs two graphs at once. */
+  private exclusive<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(job);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Statistics through ONNX Runtime's kernels (statsGraph.ts), for analyses on wasm. */
+  private statsOnOrt(a: Analysis): void {
+    const source = AttentionEngine.statsGraphs;
+    // Only on ORT's plain wasm build: its runs never interleave, whereas the WebGPU build's (asyncify) can yield mid-run.
+    if (this.device || !this.plainWasm || !this.statsInOrt || !source) return;
+    const kind: StatsKind = this.manifest.attention === 'softmax' ? 'softmax' : 'diff';
+    a.statsOnOrt = async (q, k, pairs, lambda, pause) => {
+      if (this.released) throw new Error('the engine was released; load the model again');
+      if (!this.statsSession) {
+        this.statsSession = source(kind).then((bytes) => this.exclusive(() => this.ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' })));
+        this.statsSession.catch(() => (this.statsSession = undefined));
+      }
+      const session = await this.statsSession;
+      return layerStatsOrt(this.ort, { run: (feeds) => this.exclusive(() => session.run(feeds)) } as Pick<Ort.InferenceSession, 'run'>, q, k, this.manifest.scale, pairs, lambda, pause);
+    };
   }
 
   /** Why a graph that declares a key/value cache runs in one pass (verify's check of the chunks failed). */
@@ -263,7 +302,7 @@ export class AttentionEngine {
     }
     let device: GPUDevice | undefined;
     if (backend === 'webgpu') device = (await Promise.resolve(ort.env.webgpu?.device).catch(() => undefined)) as GPUDevice | undefined;
-    return new AttentionEngine(ort, session, manifest, device ? 'webgpu' : 'wasm', device);
+    return new AttentionEngine(ort, session, manifest, device ? 'webgpu' : 'wasm', device, backend === 'wasm');
   }
 
   /** Live analyses (0 or 1): a newer analysis disposes the older one and its buffers. */
@@ -320,6 +359,7 @@ export class AttentionEngine {
         analysis.dispose();
         throw new CancelledError();
       }
+      if (!(analysis instanceof ProbsAnalysis)) this.statsOnOrt(analysis);
       this.current = analysis;
       return analysis;
     });
@@ -333,5 +373,6 @@ export class AttentionEngine {
     this.current?.dispose();
     await this.queue;
     await this.session.release();
+    await (await this.statsSession?.catch(() => undefined))?.release();
   }
 }

@@ -9,8 +9,9 @@ import { lambdaRows, logitAt } from '../../../src/core/attention';
 import type { MapInput, MapShape } from './attentionMap.cpu';
 import { validateMap } from './attentionMap.cpu';
 
-export const ROW_STATS = 6;
-export const SMALL = 1e-3;
+import { ROW_STATS, SMALL } from '../../../src/core/statsFiles';
+
+export { ROW_STATS, SMALL };
 
 export type StatsInput = Omit<MapInput, 'maxCells'>;
 export type StatsShape = Omit<MapShape, 'maxCells'>;
