@@ -192,7 +192,7 @@ export function findAttention(g: GraphModel, idsName: string): FoundAttention[] 
     throw new RewriteError(`the graph computes attention with the fused operator ${ops} (${fused.length} nodes), so the attention weights never exist as a tensor that could be read. ${EAGER_EXPORT_HELP}`);
   }
   if (g.nodes.some((n) => n.op_type === 'If' || n.op_type === 'Loop') && !g.nodes.some((n) => n.op_type === 'Softmax')) {
-    throw new RewriteError(`the graph's attention is inside an If or Loop subgraph (a merged decoder with a past-key-value branch). Export the model without past key values (optimum-cli: --task text-generation, not text-generation-with-past). ${EAGER_EXPORT_HELP}`);
+    throw new RewriteError(`the graph's attention is inside an If or Loop subgraph (a merged decoder with a past-key-value branch). Export it as one graph: without past key values (optimum-cli --task text-generation), or with them but without the merged If branch (past_key_values.* inputs and present.* outputs in one graph, which the inspector runs in chunks). ${EAGER_EXPORT_HELP}`);
   }
   const ids = new Set([idsName]);
   const found: FoundAttention[] = [];
