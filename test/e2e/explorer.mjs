@@ -55,7 +55,7 @@ export async function explorerTests(page, check, shots) {
     for (const id of ['a1', 'la2', 'a', 'whatif-rectified', 'whatif-heaviside', 'whatif-softpick', 'whatif-shift'])
       await ex.locator(`[data-testid="explorer-strips-twin-diff-${id}"]`, { hasText: /neg \d+ · zero \d+/ }).waitFor({ timeout: 30_000 });
     const title = await ex.locator('.decomposition h3').first().innerText();
-    if (!title.includes(`query #${q}`) || !/λ = 0\.\d{3}/.test(title)) throw new Error(`strips title: ${title}`);
+    if (!title.includes(`query #${q}`) || !/λ = -?\d\.\d{3}/.test(title)) throw new Error(`strips title: ${title}`);
   });
   await check('the explorer map from the keyboard: + zooms in, arrows move the cursor cell (read out), 0 fits again', async () => {
     const canvas = ex.locator('canvas[data-testid="explorer-map-twin-diff"]');

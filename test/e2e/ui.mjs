@@ -101,11 +101,11 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
     await page.keyboard.press('Escape');
   });
   await check('opened as `npm start` opens it (the samples folder, analyzeOnOpen in its settings), the sample shows an analysis', async () => {
-    await page.goto(workbenchUrl(dev.url, { folder: join(ROOT, 'samples'), extensionDevelopmentPath: ROOT, openFile: join(ROOT, 'samples/differential_attention.py') }));
+    await page.goto(workbenchUrl(dev.url, { folder: join(ROOT, 'samples'), extensionDevelopmentPath: ROOT, openFile: join(ROOT, 'samples/long_range.py') }));
     await waitForWorkbench(page);
     await statusTokens(page, 'twin-diff');
     const frame = webviewFrame(page);
-    await frame.locator('[data-testid=source]', { hasText: 'differential_attention.py' }).waitFor({ timeout: 60_000 });
+    await frame.locator('[data-testid=source]', { hasText: 'long_range.py' }).waitFor({ timeout: 60_000 });
     await frame.locator('[data-testid=focus]', { hasText: '#' }).waitFor({ timeout: 30_000 });
     await expectTints(page, 'highContrast');
     const end = Date.now() + 120_000;
@@ -114,6 +114,14 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
       await page.waitForTimeout(500);
     }
     await page.screenshot({ path: join(shots, 'npm-start-sample.png') });
+    // Both twins on the answer asked at the end: the README's side-by-side picture.
+    await runFromPalette(page, 'Attention Inspector: Compare With Twin');
+    await frame.locator('section.model[data-model="twin-softmax"]').waitFor({ timeout: 240_000 });
+    await hoverWord(page, 'It is 55203', '55203');
+    await page.locator('.monaco-hover', { hasText: 'twin-softmax' }).first().waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: join(shots, 'npm-start-sample-twins.png') });
+    await page.keyboard.press('Escape');
+    await runFromPalette(page, 'Attention Inspector: Stop Comparing With Twin');
   });
   await check('Welcome: Open Walkthrough… → Get Started with Attention Inspector: five steps; Open the Sample opens it, checks the step, and its analysis checks the next', async () => {
     await runFromPalette(page, 'Welcome: Open Walkthrough...');
@@ -263,7 +271,7 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     const heat = await canvasInk(frame, 'heatmap-twin-diff');
     if (grid < 500 || heat < 200) throw new Error(`blank canvases: grid ${grid}, heatmap ${heat} ink pixels`);
     const lambdas = await frame.locator('[data-testid=lambda-twin-diff]').innerText();
-    if (!/L0\s*0\.\d{3}/.test(lambdas)) throw new Error(`λ shown as "${lambdas}"`);
+    if (!/L0\s*-?\d\.\d{3}/.test(lambdas)) throw new Error(`λ shown as "${lambdas}"`);
     const heatCanvas = frame.locator('canvas[data-testid="heatmap-twin-diff"]');
     const box = await heatCanvas.boundingBox();
     await heatCanvas.hover({ position: { x: Math.round(box.width * 0.3), y: Math.round(box.height * 0.6) } });

@@ -5,6 +5,9 @@ import type { AttentionInspectorApi } from '../../../src/extension';
 
 export const EXT_ID = 'attention-inspector.attention-inspector';
 
+/** A figure a test measured, by its title: the suite prints it under the test's line ("measured: …"). */
+export const notes = new Map<string, string>();
+
 export async function api(): Promise<AttentionInspectorApi> {
   const ext = vscode.extensions.getExtension<AttentionInspectorApi>(EXT_ID);
   assert.ok(ext, `${EXT_ID} is installed`);

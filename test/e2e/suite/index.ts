@@ -5,8 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import Mocha from 'mocha';
+import { notes } from './harness';
 
-interface Outcome { title: string; ok: boolean; error?: string; ms: number }
+interface Outcome { title: string; ok: boolean; error?: string; ms: number; note?: string }
 
 export async function run(): Promise<void> {
   // ATTN_E2E_GREP (a regular expression on the test titles) runs a subset while working on one suite.
@@ -21,11 +22,11 @@ export async function run(): Promise<void> {
   const outcomes: Outcome[] = [];
   const failures = await new Promise<number>((resolve) => {
     const runner = mocha.run(resolve);
-    runner.on('pass', (t) => outcomes.push({ title: t.fullTitle(), ok: true, ms: t.duration ?? 0 }));
+    runner.on('pass', (t) => outcomes.push({ title: t.fullTitle(), ok: true, ms: t.duration ?? 0, note: notes.get(t.title) }));
     runner.on('fail', (t, err: Error) => outcomes.push({ title: t.fullTitle(), ok: false, error: err.stack ?? String(err), ms: t.duration ?? 0 }));
   });
   const passed = outcomes.filter((o) => o.ok).length;
-  const lines = outcomes.map((o) => `  ${o.ok ? 'ok  ' : 'FAIL'} ${o.title} (${Math.round(o.ms)} ms)${o.ok ? '' : '\n       ' + excerpt(o.error ?? '').join('\n       ')}`);
+  const lines = outcomes.map((o) => `  ${o.ok ? 'ok  ' : 'FAIL'} ${o.title} (${Math.round(o.ms)} ms)${o.note ? `\n       measured: ${o.note}` : ''}${o.ok ? '' : '\n       ' + excerpt(o.error ?? '').join('\n       ')}`);
   lines.push(`extension-host: ${passed} passed, ${outcomes.length - passed} failed`);
   console.log(lines.join('\n'));
   if (process.env.ATTN_E2E_RESULTS) writeFileSync(process.env.ATTN_E2E_RESULTS, JSON.stringify({ outcomes, lines }, null, 2));

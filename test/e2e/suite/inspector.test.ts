@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { AttentionInspectorApi } from '../../../src/extension';
-import { api, sleep, until } from './harness';
+import { api, notes, sleep, until } from './harness';
 
 const config = () => vscode.workspace.getConfiguration('attentionInspector');
 const G = vscode.ConfigurationTarget.Global;
@@ -247,7 +247,7 @@ suite('Editor inspector: analyze, hover, highlights (bundled twins, real engine)
     const md = await a.inspector.hoverText(40);
     assert.match(md, /twin-diff/);
     assert.match(md, /\| # \| token \| weight \| A1 \| λ·A2 \| twin-softmax \|/);
-    assert.match(md, /λ = 0\.\d+, 0\.\d+, 0\.\d+, 0\.\d+/);
+    assert.match(md, /λ = -?\d\.\d+, -?\d\.\d+, -?\d\.\d+, -?\d\.\d+/);
     const softRows = await a.rows(40, 'twin-softmax');
     assert.equal(softRows.heads, 4);
   });
@@ -303,6 +303,32 @@ suite('Editor inspector: analyze, hover, highlights (bundled twins, real engine)
       assert.ok(Math.abs(res.firstToken - first / n) < 1e-5, `${res.model} first-token mass`);
       assert.ok(Math.abs(res.selection + res.firstToken + res.rest - 1) < 1e-5);
     }
+  });
+
+  test('the long-range sample (npm start): Measure Attention To Selection on a fact\'s value, asked where the question ends, gives both twins\' masses (the README\'s numbers)', async function () {
+    const a = await api();
+    const ext = vscode.extensions.all.find((e) => e.packageJSON?.name === 'attention-inspector')!;
+    const ed = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.joinPath(ext.extensionUri, 'samples', 'long_range.py')));
+    const doc = ed.document;
+    const text = doc.getText();
+    await a.inspector.analyze(ed);
+    const value = text.indexOf('55203');
+    const cue = text.indexOf('It is 55203') + 'It i'.length;
+    // The selection is the fact's value near the top; a second cursor inside " is" of "It is" (the token that
+    // predicts the answer) is the query.
+    ed.selections = [new vscode.Selection(doc.positionAt(value), doc.positionAt(value + 5)), new vscode.Selection(doc.positionAt(cue), doc.positionAt(cue))];
+    const r = await vscode.commands.executeCommand<{ query: number; span: [number, number]; results: { model: string; selection: number; firstToken: number; rest: number }[] }>('attentionInspector.measureSelection');
+    assert.ok(r);
+    const even = (r.span[1] - r.span[0]) / (r.query + 1);
+    const line = r.results.map((x) => `${x.model}: selection ${x.selection.toFixed(3)}, first token ${x.firstToken.toFixed(3)}, rest ${x.rest.toFixed(3)}`).join('; ');
+    notes.set(this.test!.title, `query #${r.query}, span ${r.span.join('–')}, an even spread ${even.toFixed(4)}: ${line}`);
+    assert.deepEqual(r.results.map((x) => x.model), ['twin-diff', 'twin-softmax']);
+    assert.ok(r.query > r.span[1] + 200, 'the question is far below the fact');
+    // Each result splits the query row (divided by its sum) into the selection, the first token and the rest.
+    for (const x of r.results) assert.ok(Math.abs(x.selection + x.firstToken + x.rest - 1) < 1e-4, `${x.model}: ${line}`);
+    // The softmax twin's heads together put several times an even share on the value (twin-diff's mean mixes signs:
+    // its layer with λ near 1 divides rows summing to about 0.02).
+    assert.ok(r.results[1].selection > 3 * even, line);
   });
 
   test('Export writes a PNG of the heatmap and CSV / JSON of the focused token’s rows', async () => {
