@@ -57,13 +57,8 @@ export class AnalysisController {
     return e;
   }
 
-  /** A bundled model's manifest (checked) and graph, fetched from the extension (for timing the backends). */
-  bundledPackage(model: string): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
-    return this.fetchBundled(model);
-  }
-
-  /** A bundled model's manifest (checked) and graph, fetched from the extension. */
-  private async fetchBundled(model: string): Promise<{ manifest: Manifest; bytes: Uint8Array; fetchMs: number }> {
+  /** A bundled model's manifest (checked) and graph, fetched from the extension (also for timing the backends). */
+  async fetchBundled(model: string): Promise<{ manifest: Manifest; bytes: Uint8Array; fetchMs: number }> {
     const base = `${this.modelsBase}${model}/`;
     const t0 = performance.now();
     const mr = await fetch(`${base}manifest.json`);

@@ -92,7 +92,7 @@ function timeAdapterSoon(caps: Capabilities): void {
   setTimeout(() => {
     void (async () => {
       const model = 'twin-diff';
-      const { manifest, bytes } = await analyses.bundledPackage(model);
+      const { manifest, bytes } = await analyses.fetchBundled(model);
       const t = await serial(() => timeBackends(manifest, bytes, TIMING_TOKENS));
       if (t.webgpuRanOn !== 'webgpu') throw new Error('ONNX Runtime could not create a WebGPU device');
       const timing: BackendTiming = { adapter, model, tokens: Math.min(TIMING_TOKENS, manifest.maxContext), wasmMs: t.wasmMs, webgpuMs: t.webgpuMs, at: new Date().toISOString() };

@@ -2,7 +2,7 @@
  * Statistics of every head of a layer on wasm, computed by ONNX Runtime rather than in JavaScript: the stats graph
  * (src/core/onnx/statsModel.ts, shipped as dist/stats-*.onnx) runs on blocks of query rows, and its MatMul, Softmax and
  * reductions are ORT's SIMD kernels. The same figures in JavaScript (layerStats.ts, the CPU twin a test compares
- * with) took about four forwards at 2,048 tokens; this takes about one (BENCHMARKS.md).
+ * with) took 3.9 forwards at 2,048 tokens; this takes 1.4 on a quiet core (BENCHMARKS.md).
  */
 import type * as Ort from 'onnxruntime-web';
 import { lambdaRows, type Tensor } from '../../src/core/attention';
