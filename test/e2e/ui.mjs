@@ -185,6 +185,13 @@ async function clickTitleAction(page, label) {
 
 /** Opens the title bar's More Actions… menu and returns its item labels. */
 async function openTitleOverflow(page) {
+  // A menu still open (a swallowed item click, an Escape the page did not get yet) blocks the button with its
+  // context-view block: close it first, so that the click opens a fresh menu.
+  const open = page.locator('.context-view .monaco-menu');
+  for (let i = 0; i < 5 && (await open.first().isVisible().catch(() => false)); i++) {
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(200);
+  }
   await clickTitleAction(page, 'More Actions...');
   const items = page.locator('.context-view .monaco-menu .action-label');
   await items.first().waitFor({ timeout: 10_000 });
@@ -359,6 +366,7 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     menu = await openTitleOverflow(page);
     if (!menu.includes('Follow Cursor: Turn On') || menu.includes('Follow Cursor: Turn Off')) throw new Error(`overflow after turning off: ${menu.join(' | ')}`);
     await pick('Follow Cursor: Turn On', 'follow cursor on', 'Follow Cursor: Turn Off');
+    if (await page.locator('.context-view .monaco-menu').first().isVisible().catch(() => false)) await page.keyboard.press('Escape');
   });
   await check("the title bar's Compare With Twin icon shows both models side by side, and becomes Stop Comparing With Twin", async () => {
     await clickTitleAction(page, 'Compare With Twin');
@@ -467,6 +475,9 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
     await frame.locator('[data-testid=source]', { hasText: 'lines 4–5' }).waitFor({ timeout: 20_000 });
   });
   await check('typing clears the highlights at once, Follow Cursor analyses again, and F1 → Clear removes everything', async () => {
+    // Follow Cursor is on by default; an earlier test toggles it, so this one does not rely on how that test ended.
+    if ((await paletteTitles(page, 'Attention Inspector: Follow Cursor')).includes('Attention Inspector: Follow Cursor: Turn On'))
+      await runFromPalette(page, 'Attention Inspector: Follow Cursor: Turn On');
     await runFromPalette(page, 'Attention Inspector: Analyze Document');
     await statusTokens(page, 'twin-diff');
     await hoverWord(page, 'weights = softmax', 'softmax');
