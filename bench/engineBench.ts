@@ -104,7 +104,11 @@ async function main() {
   engine.chunkTokens = chunk;
   const ortNode = loadOrtNode();
   const node = await ortNode.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+  // The same chunk loop on onnxruntime-web's own session, without the engine: separates the runtime's share of the
+  // web / node ratio from the engine's JavaScript (Q/K gathering, surprisal).
+  const bare = await ortWeb.InferenceSession.create(onnx, { graphOptimizationLevel: 'all' });
   const web: number[] = [];
+  const bareWeb: number[] = [];
   const single: number[] = [];
   const nat: number[] = [];
   let analysis;
@@ -112,6 +116,7 @@ async function main() {
     // Warm-up both, then interleave: the engine chunked, the same graph in one chunk, onnxruntime-node chunked.
     analysis = await engine.analyze(ids);
     await nodeChunked(ortNode, node, m, ids, chunk);
+    await nodeChunked(ortWeb, bare, m, ids, chunk);
     for (let r = 0; r < reps; r++) {
       let t0 = performance.now();
       analysis = await engine.analyze(ids);
@@ -128,7 +133,12 @@ async function main() {
       t0 = performance.now();
       await nodeChunked(ortNode, node, m, ids, chunk);
       nat.push(performance.now() - t0);
+      t0 = performance.now();
+      await nodeChunked(ortWeb, bare, m, ids, chunk);
+      bareWeb.push(performance.now() - t0);
     }
+    result.forwardBareWebMs = median(bareWeb);
+    result.bareWebOverNode = median(bareWeb) / median(nat);
     result.forwardWebMs = median(web);
     result.forwardNodeMs = median(nat);
     result.forwardRatio = median(web) / median(nat);
@@ -167,6 +177,7 @@ async function main() {
   } finally {
     await engine.release();
     await node.release();
+    await bare.release();
   }
   result.peakRssMb = peakRssMb();
   console.log(JSON.stringify(result));

@@ -12,8 +12,8 @@ const FALLBACK = {
     file: 'scripts/licenses/onnxruntime-web.LICENSE.txt',
     source: 'the LICENSE of github.com/microsoft/onnxruntime (the npm package has no licence file; its files carry "Copyright (c) Microsoft Corporation. Licensed under the MIT License.")',
     extra:
-      'dist/ort/ort-wasm-simd-threaded.asyncify.wasm and dist/ort/ort-wasm-simd-threaded.wasm are ONNX Runtime compiled to\n' +
-      'WebAssembly with Emscripten. They contain third-party components of ONNX Runtime (among them ONNX, protobuf, Eigen, abseil, SafeInt, flatbuffers) whose\n' +
+      'dist/ort/ort-wasm-simd-threaded.asyncify.wasm.gz and dist/ort/ort-wasm-simd-threaded.wasm.gz are ONNX Runtime compiled to\n' +
+      'WebAssembly with Emscripten (gzipped; inside, byte for byte the npm package\'s .wasm files). They contain third-party components of ONNX Runtime (among them ONNX, protobuf, Eigen, abseil, SafeInt, flatbuffers) whose\n' +
       'notices are in ONNX Runtime\'s ThirdPartyNotices.txt for this release:\n' +
       '  https://github.com/microsoft/onnxruntime/blob/v{version}/ThirdPartyNotices.txt\n',
   },

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { adapterKey, checkBackendTiming, parseToWebview, rememberTiming, type Backend, type BackendPreference, type BackendTiming, type Capabilities, type ToHost, type ToWebview } from '../src/core/protocol';
 import { AnalysisController } from './analysisController';
 import { detectCapabilities } from './capabilities';
-import { configureOrt, openSession } from './engine/ortRuntime';
+import { binaryLoad, configureOrt, openSession } from './engine/ortRuntime';
 import { runProbe } from './engine/probe';
 import { timeBackends } from './engine/backendTiming';
 import { AttentionEngine } from './engine/engine';
@@ -260,7 +260,9 @@ function warmRuntime(backend: Backend): Promise<void> {
         const { session } = await openSession(bytes, backend);
         await session.release();
       });
-      log('info', `ONNX Runtime (${backend}) loaded and compiled in ${Math.round(performance.now() - t0)} ms, before any model needed it`);
+      const b = await binaryLoad(backend);
+      const how = b ? ` (its binary: ${(b.fetchedBytes / 2 ** 20).toFixed(1)} MB fetched in ${Math.round(b.fetchMs)} ms, inflated to ${(b.bytes / 2 ** 20).toFixed(1)} MB in ${Math.round(b.inflateMs)} ms)` : '';
+      log('info', `ONNX Runtime (${backend}) loaded and compiled in ${Math.round(performance.now() - t0)} ms, before any model needed it${how}`);
     })();
     p.catch((e) => {
       runtimeWarmed.delete(backend);

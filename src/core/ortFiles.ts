@@ -1,7 +1,12 @@
 /**
  * The onnxruntime-web files the webview loads at run time: ORT's WebGPU build (asyncify) and its plain wasm build,
  * which the wasm backend uses (about half the size to fetch and compile, and faster without asyncify). Their JS is
- * bundled into webview.js; these files are fetched through asWebviewUri. The build copies them to dist/ort/.
+ * bundled into webview.js; these files are fetched through asWebviewUri. The build copies the glue (.mjs) to
+ * dist/ort/ and writes the binaries gzipped (.wasm.gz: 14 and 27 MB become 3.7 and 6.3 MB), because a webview reads
+ * every byte through the workbench's resource loader; the webview inflates them (DecompressionStream) and hands ORT
+ * the bytes (env.wasm.wasmBinary).
  */
 export const ORT_DIR = 'dist/ort';
-export const ORT_RUNTIME_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'] as const;
+/** The binary of each build, as shipped (gzipped); ORT's own name is this without `.gz`. */
+export const ORT_BINARIES = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm.gz', wasm: 'ort-wasm-simd-threaded.wasm.gz' } as const;
+export const ORT_RUNTIME_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', ORT_BINARIES.webgpu, 'ort-wasm-simd-threaded.mjs', ORT_BINARIES.wasm] as const;

@@ -26,10 +26,20 @@ import { detectCapabilities } from '../../webview/capabilities';
 import { timeBackends } from '../../webview/engine/backendTiming';
 import { STATS_FILES } from '../../src/core/statsFiles';
 import { adapterKey, chooseBackend } from '../../src/core/protocol';
-import { configureOrt, openSession, ort, ortFor } from '../../webview/engine/ortRuntime';
+import { configureOrt, loadBinary, openSession, ort, ortFor, runtimeFor } from '../../webview/engine/ortRuntime';
 import { runProbe } from '../../webview/engine/probe';
 import { MapView } from '../../webview/explorer/mapView';
 import { Strips } from '../../webview/explorer/strips';
+
+/**
+ * ORT pointed at the build's dist/ort, with both builds' binaries fetched and inflated as the panel does
+ * (runtimeFor): the tests below create sessions directly on either build.
+ */
+async function setupOrt(): Promise<void> {
+  await configureOrt('/dist/ort/');
+  await runtimeFor('webgpu');
+  await runtimeFor('wasm');
+}
 
 type Mode = 'webgpu' | 'nogpu';
 interface Result { name: string; ok: boolean; error?: string; ms: number; note?: string }
@@ -98,7 +108,7 @@ it('"auto" on the software adapter picks wasm, and wasm is the faster backend he
   assert(caps.adapter?.software, `this machine's adapter is SwiftShader, reported as software: ${JSON.stringify(caps.adapter)}`);
   assert(caps.backend === 'wasm', `auto picked ${caps.backend}`);
   assert(/software renderer, far slower than wasm/.test(caps.backendReason), caps.backendReason);
-  await configureOrt('/dist/ort/');
+  await setupOrt();
   const m = (await (await fetch('/media/models/twin-softmax/manifest.json')).json()) as Manifest;
   const onnx = new Uint8Array(await (await fetch('/media/models/twin-softmax/model.onnx')).arrayBuffer());
   // What the panel runs once on a hardware adapter that was never timed (webview/engine/backendTiming.ts).
@@ -147,15 +157,33 @@ it('a missing ORT file is named in the error', ['webgpu', 'nogpu'], async () => 
   assert(msg.includes('ort-wasm-simd-threaded.asyncify.mjs') && msg.includes('404'), `message: ${msg}`);
 });
 
+it('ORT\'s gzipped binary inflates in the page to the package\'s .wasm; a missing one is named with its HTTP status', ['nogpu'], async () => {
+  const raw = new Uint8Array(await (await fetch('/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm')).arrayBuffer());
+  const { bytes, load } = await loadBinary('/dist/ort/ort-wasm-simd-threaded.wasm.gz', 'ort-wasm-simd-threaded.wasm.gz');
+  assert(load.fetchedBytes < raw.byteLength / 3, `fetched ${load.fetchedBytes} bytes for a ${raw.byteLength}-byte binary`);
+  assert(bytes.byteLength === raw.byteLength && bytes.every((v, i) => v === raw[i]), 'the inflated binary differs from the package\'s');
+  // A server that already decoded it (no gzip magic): taken as it is.
+  const plain = await loadBinary('/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.wasm');
+  assert(plain.bytes.byteLength === raw.byteLength && plain.load.inflateMs < 50, `plain: ${plain.bytes.byteLength} bytes, ${plain.load.inflateMs} ms`);
+  let msg = '';
+  try {
+    await loadBinary('/no-such-folder/ort-wasm-simd-threaded.wasm.gz', 'ort-wasm-simd-threaded.wasm.gz');
+  } catch (e) {
+    msg = String(e);
+  }
+  assert(msg.includes('ort-wasm-simd-threaded.wasm.gz') && msg.includes('404') && msg.includes('Reinstall'), `message: ${msg}`);
+  note = `fetched ${(load.fetchedBytes / 2 ** 20).toFixed(1)} MB, inflated to ${(bytes.byteLength / 2 ** 20).toFixed(1)} MB in ${Math.round(load.inflateMs)} ms`;
+});
+
 it('ORT on WebGPU runs the probe model and matches the JavaScript reference', ['webgpu'], async () => {
-  await configureOrt('/dist/ort/');
+  await setupOrt();
   const r = await runProbe(await probeModel(), 'webgpu', 24);
   assert(r.backend === 'webgpu', `ran on ${r.backend}`);
   assert(r.maxAbsError < 1e-5, `max error ${r.maxAbsError}`);
 });
 
 it("our WGSL kernel runs on ORT's own GPU device", ['webgpu'], async () => {
-  await configureOrt('/dist/ort/');
+  await setupOrt();
   // The session must stay open: ORT tears its device down when the last WebGPU session is released.
   const { session, backend } = await openSession(await probeModel(), 'webgpu');
   try {
@@ -170,14 +198,14 @@ it("our WGSL kernel runs on ORT's own GPU device", ['webgpu'], async () => {
 });
 
 it('ORT on wasm runs the probe model and matches the JavaScript reference', ['webgpu', 'nogpu'], async () => {
-  await configureOrt('/dist/ort/');
+  await setupOrt();
   const r = await runProbe(await probeModel(), 'wasm', 24);
   assert(r.backend === 'wasm', `ran on ${r.backend}`);
   assert(r.maxAbsError < 1e-5, `max error ${r.maxAbsError}`);
 });
 
 it('WebGPU and wasm sessions alternate in one page (webgpu → wasm → webgpu)', ['webgpu'], async () => {
-  await configureOrt('/dist/ort/');
+  await setupOrt();
   const m = await probeModel();
   for (const b of ['webgpu', 'wasm', 'webgpu'] as const) {
     const r = await runProbe(m, b, 12);
@@ -199,7 +227,7 @@ it('WGSL attentionRows equals its CPU twin for every sub-head, in two axis order
 });
 
 it('the twin-diff package on ORT WebGPU: the kernel reads ORT\'s Q/K buffers in place and matches PyTorch and the CPU twin', ['webgpu'], async () => {
-  await configureOrt('/dist/ort/');
+  await setupOrt();
   const m = (await (await fetch('/media/models/twin-diff/manifest.json')).json()) as Manifest;
   const fx = (await (await fetch('/test/fixtures/models/twin-diff.json')).json()) as { ids: number[]; rows: { layer: number; query: number; lambda: number; a1: number[][]; a2: number[][] }[] };
   const bytes = new Uint8Array(await (await fetch('/media/models/twin-diff/model.onnx')).arrayBuffer());
@@ -233,7 +261,7 @@ it('the twin-diff package on ORT WebGPU: the kernel reads ORT\'s Q/K buffers in 
 });
 
 it('the engine gives the same rows on WebGPU (kernels on ORT buffers) and on wasm (ORT\'s plain wasm build, CPU twins), both twins', ['webgpu'], async () => {
-  await configureOrt('/dist/ort/');
+  await setupOrt();
   for (const pkg of ['twin-diff', 'twin-softmax']) {
     const m = (await (await fetch(`/media/models/${pkg}/manifest.json`)).json()) as Manifest;
     const onnx = new Uint8Array(await (await fetch(`/media/models/${pkg}/model.onnx`)).arrayBuffer());
@@ -259,7 +287,7 @@ it('the engine gives the same rows on WebGPU (kernels on ORT buffers) and on was
 
 
 it('chunked prefill on WebGPU: chunks of 7 and 20 tokens give the logits, Q/K and rows of one pass, Q/K gathered into GPU buffers (1e-5)', ['webgpu'], async () => {
-  await configureOrt('/dist/ort/');
+  await setupOrt();
   for (const pkg of ['twin-diff', 'twin-softmax']) {
     const m = (await (await fetch(`/media/models/${pkg}/manifest.json`)).json()) as Manifest;
     const onnx = new Uint8Array(await (await fetch(`/media/models/${pkg}/model.onnx`)).arrayBuffer());
@@ -298,7 +326,7 @@ it('chunked prefill on WebGPU: chunks of 7 and 20 tokens give the logits, Q/K an
 });
 
 it('chunked prefill of a user model with a key/value cache (a rewritten Hugging Face-style export): chunks of 5 give the logits, Q/K and reference rows of one pass on WebGPU and on wasm', ['webgpu'], async () => {
-  await configureOrt('/dist/ort/');
+  await setupOrt();
   const c = { vocab: 40, d: 16, heads: 2, layers: 2, maxT: 48, seed: 23 };
   const tiny = gpt2Tiny(c, { cache: true });
   const r = rewriteForInspection(tiny.onnx, { name: 'cache-tiny', displayName: 'tiny', sourcePath: '/tiny', config: readHfConfig(tiny.config), tokenizerVocab: 40, files: { onnx: 'model.onnx', tokenizer: 'tokenizer.json' } });
@@ -374,7 +402,7 @@ it('WGSL rowLse, columns, pooled map, head statistics, what-if, rollout and valu
 });
 
 it('engine: columns, maps, statistics, what-if, rollout and value-weighted are the same on WebGPU and on wasm', ['webgpu'], async () => {
-  await configureOrt('/dist/ort/');
+  await setupOrt();
   const m = (await (await fetch('/media/models/twin-diff/manifest.json')).json()) as Manifest;
   const onnx = new Uint8Array(await (await fetch('/media/models/twin-diff/model.onnx')).arrayBuffer());
   const ids = ((await (await fetch('/test/fixtures/models/twin-diff.json')).json()) as { ids: number[] }).ids;
@@ -402,7 +430,7 @@ it('engine: columns, maps, statistics, what-if, rollout and value-weighted are t
 });
 
 it('engine: a rewritten DIFF V2 graph (λ per token and head) gives the same rows, maps, statistics and rollout on WebGPU and on wasm, equal to the reference', ['webgpu'], async () => {
-  await configureOrt('/dist/ort/');
+  await setupOrt();
   const tiny = diffV2Tiny({ vocab: 30, d: 16, heads: 4, layers: 2, maxT: 24, seed: 11 });
   const r = rewriteForInspection(tiny.onnx, { name: 'diff-v2-tiny', displayName: 'tiny', sourcePath: '/tiny', config: readHfConfig(tiny.config), tokenizerVocab: 30, files: { onnx: 'model.onnx', tokenizer: 'tokenizer.json' } });
   const parsed = parseManifest(r.manifest);
@@ -437,7 +465,7 @@ it('engine: a rewritten DIFF V2 graph (λ per token and head) gives the same row
 });
 
 it('engine on WebGPU: a second analysis wins, the first is cancelled, and its GPU outputs are freed', ['webgpu'], async () => {
-  await configureOrt('/dist/ort/');
+  await setupOrt();
   const m = (await (await fetch('/media/models/twin-softmax/manifest.json')).json()) as Manifest;
   const onnx = new Uint8Array(await (await fetch('/media/models/twin-softmax/model.onnx')).arrayBuffer());
   const engine = await AttentionEngine.create(ort, m, onnx, 'webgpu');

@@ -6,7 +6,7 @@
 import type { Manifest } from '../../src/core/manifest';
 import type { Backend } from '../../src/core/protocol';
 import { AttentionEngine } from './engine';
-import { ortFor } from './ortRuntime';
+import { runtimeFor, runtimeStarted } from './ortRuntime';
 
 export interface Timed {
   wasmMs: number;
@@ -23,7 +23,8 @@ export async function timeBackends(manifest: Manifest, onnx: Uint8Array, tokens:
   const ms: Partial<Record<Backend, number>> = {};
   let webgpuRanOn: Backend = 'webgpu';
   for (const backend of ['wasm', 'webgpu'] as const) {
-    const engine = await AttentionEngine.create(ortFor(backend), manifest, onnx, backend);
+    const engine = await AttentionEngine.create(await runtimeFor(backend), manifest, onnx, backend);
+    runtimeStarted(backend);
     try {
       if (backend === 'webgpu') webgpuRanOn = engine.backend;
       let best = Infinity;

@@ -3,11 +3,12 @@
  * WebGPU build (whose wasm is the asyncify binary, 27 MB) for the webgpu backend, and the plain wasm build (14 MB,
  * no asyncify) for the wasm backend, so a machine without a usable GPU fetches, compiles and runs the smaller, faster
  * binary. Each build is a separate copy of ORT (its own env and tensors): a session takes the tensors of its own
- * build, which ortFor gives. Their wasm glue (.mjs) and binaries (.wasm) ship in dist/ort.
+ * build, which ortFor gives. Their wasm glue (.mjs) and gzipped binaries (.wasm.gz) ship in dist/ort; runtimeFor
+ * fetches and inflates a build's binary before its first session.
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
-import { ORT_RUNTIME_FILES } from '../../src/core/ortFiles';
+import { ORT_BINARIES, ORT_RUNTIME_FILES } from '../../src/core/ortFiles';
 import type { Backend } from '../../src/core/protocol';
 
 export { ort, ortWasm };
@@ -53,11 +54,84 @@ export async function configureOrt(baseUrl: string): Promise<boolean> {
     }
   })();
   configured = { base: baseUrl, done };
+  binaries.clear();
   done.catch(() => {
     if (configured?.done === done) configured = undefined;
   });
   await done;
   return true;
+}
+
+/** How a build's binary arrived: what the first-tint figures are made of. */
+export interface BinaryLoad {
+  file: string;
+  /** Bytes fetched (gzipped) and handed to ORT. */
+  fetchedBytes: number;
+  bytes: number;
+  fetchMs: number;
+  inflateMs: number;
+}
+
+const binaries = new Map<typeof ort, Promise<BinaryLoad>>();
+const started = new Set<typeof ort>();
+
+/** Fetches a gzipped binary and inflates it; a server that already decoded it (no gzip magic) is taken as it is. */
+export async function loadBinary(url: string, file: string): Promise<{ bytes: Uint8Array; load: BinaryLoad }> {
+  const t0 = performance.now();
+  let fetched: Uint8Array<ArrayBuffer>;
+  try {
+    const r = await fetch(url);
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    fetched = new Uint8Array(await r.arrayBuffer());
+  } catch (e) {
+    throw new Error(`ONNX Runtime file ${file} could not be loaded from the extension (${e instanceof Error ? e.message : String(e)}). Reinstall the extension or run "npm run build".`);
+  }
+  const t1 = performance.now();
+  let bytes = fetched;
+  if (fetched[0] === 0x1f && fetched[1] === 0x8b) {
+    if (typeof DecompressionStream === 'undefined') throw new Error('this webview cannot inflate ONNX Runtime\'s binary (no DecompressionStream): VS Code 1.60 or later is needed');
+    bytes = new Uint8Array(await new Response(new Blob([fetched]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
+  }
+  return { bytes, load: { file, fetchedBytes: fetched.byteLength, bytes: bytes.byteLength, fetchMs: t1 - t0, inflateMs: performance.now() - t1 } };
+}
+
+/**
+ * The ORT build that runs a backend, ready to create its first session: its binary fetched, inflated and handed to
+ * ORT (env.wasm.wasmBinary), once per build. configureOrt must have been called. Concurrent callers share the fetch.
+ */
+export async function runtimeFor(backend: Backend): Promise<typeof ort> {
+  const o = ortFor(backend);
+  if (!configured) throw new Error('ONNX Runtime is not configured (configureOrt) before its first use');
+  const base = configured.base;
+  await configured.done;
+  if (started.has(o)) return o;
+  let p = binaries.get(o);
+  if (!p) {
+    const file = ORT_BINARIES[backend];
+    p = loadBinary(base + file, file).then(({ bytes, load }) => {
+      if (!started.has(o)) o.env.wasm.wasmBinary = bytes;
+      return load;
+    });
+    binaries.set(o, p);
+    p.catch(() => binaries.delete(o));
+  }
+  await p;
+  return o;
+}
+
+/** How the build's binary was fetched, once it was (for the log's first-tint figures). */
+export function binaryLoad(backend: Backend): Promise<BinaryLoad> | undefined {
+  return binaries.get(ortFor(backend));
+}
+
+/**
+ * Called once a session of the build exists: ORT has compiled its binary and never reads env.wasm.wasmBinary again,
+ * so the inflated copy (14 or 27 MB) is let go.
+ */
+export function runtimeStarted(backend: Backend): void {
+  const o = ortFor(backend);
+  started.add(o);
+  o.env.wasm.wasmBinary = undefined;
 }
 
 export interface OpenedSession {
@@ -69,10 +143,11 @@ export interface OpenedSession {
 }
 
 export async function openSession(model: Uint8Array, backend: Backend): Promise<OpenedSession> {
-  const session = await ortFor(backend).InferenceSession.create(model, {
+  const session = await (await runtimeFor(backend)).InferenceSession.create(model, {
     executionProviders: backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
     graphOptimizationLevel: 'all',
   });
+  runtimeStarted(backend);
   let actual: Backend = 'wasm';
   if (backend === 'webgpu') {
     const device = await Promise.resolve(ort.env.webgpu.device).catch(() => undefined);
