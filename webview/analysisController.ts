@@ -31,11 +31,13 @@ export class AnalysisController {
     const key = `${model}@${backend}`;
     let e = this.engines.get(key);
     if (!e) {
-      // A bundled model's files are fetched now, outside the one-at-a-time lane, so the fetch overlaps whatever holds
-      // the lane (ONNX Runtime compiling its WebAssembly for the first session).
+      // A bundled model's files and ORT's binary are fetched now, outside the one-at-a-time lane, so the fetches
+      // overlap each other and whatever holds the lane (ONNX Runtime starting for the first session); the lane is
+      // taken only to create the session.
       const files = this.packages.has(model) ? undefined : this.fetchBundled(model);
       files?.catch(() => undefined);
-      e = this.serial(async () => {
+      const ready = Promise.all([files, runtimeFor(backend)]);
+      e = ready.then(() => this.serial(async () => {
         const pkg = this.packages.get(model);
         if (pkg) {
           const engine = await AttentionEngine.create(await runtimeFor(backend), pkg.manifest, pkg.onnx, backend);
@@ -52,7 +54,7 @@ export class AnalysisController {
         runtimeStarted(backend);
         this.onLog?.(`model ${model} on ${engine.backend}: files fetched in ${Math.round(fetchMs)} ms (${(bytes.byteLength / 2 ** 20).toFixed(1)} MB), session created in ${Math.round(performance.now() - t1)} ms${this.sessions++ === 0 ? ' (the first session of a page also compiles ONNX Runtime\'s WebAssembly unless the panel preloaded it)' : ''}`);
         return engine;
-      });
+      }));
       e.catch(() => this.engines.delete(key));
       this.engines.set(key, e);
     }
