@@ -1,7 +1,8 @@
 // Where the forward's time goes, per operator, on onnxruntime-web (wasm, one thread: the webview's runtime) and
 // onnxruntime-node (native, one thread), for the same graph and the same chunk: the second of a chunked prefill
 // (C new tokens after C cached ones), as the engine runs it. Both runtimes' own profilers (enableProfiling); each
-// runs the chunk `reps` times after a warm-up, and the table gives the median of the summed kernel times per run.
+// runs the chunk `reps` times after a warm-up, and the table gives the mean over those runs of the summed kernel
+// times.
 // It explains the web / node ratio in BENCHMARKS.md: which operators wasm runs slower, and by how much.
 //
 //   node bench/opProfile.mjs [model=twin-diff] [C=512] [reps=5]
@@ -61,7 +62,7 @@ async function profileWeb() {
   await s.run(f);
   for (let r = 0; r < reps; r++) await s.run(f);
   // onnxruntime-web's wasm build prints the trace to stdout when profiling ends (the parent reads it there).
-  s.endProfiling();
+  await s.endProfiling();
   await s.release();
 }
 
@@ -80,7 +81,7 @@ async function profileNode() {
   const f = feeds(ortNode);
   await s.run(f);
   for (let r = 0; r < reps; r++) await s.run(f);
-  s.endProfiling();
+  await s.endProfiling();
   await s.release();
   const file = readdirSync(dir).find((n) => n.endsWith('.json'));
   const events = parseTrace(readFileSync(join(dir, file), 'utf8'));
@@ -92,6 +93,7 @@ async function profileNode() {
 function lastRuns(events) {
   const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
   const perRun = kernels.length / (reps + 1);
+  if (!Number.isInteger(perRun)) throw new Error(`${kernels.length} kernel events do not split into ${reps + 1} equal runs`);
   return kernels.slice(kernels.length - perRun * reps);
 }
 

@@ -32,7 +32,7 @@ for (const T of Ts) {
 }
 const f = (v, d = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '—');
 const rows = [
-  '| T | forward, engine chunked, ORT web wasm (ms) | same graph, one chunk (ms) | chunked / one chunk | forward, ORT node, same chunks (ms) | web / node | ORT web alone, same chunks (ms) | ORT web alone / node | rows, all heads, 1 query (ms) | stats, first layer (ms) | stats, all heads, ORT (ms) | stats / forward | stats, all heads, JavaScript (ms) | engine peak RSS (MB) | peak RSS, both runtimes (MB) | note |',
+  '| T | forward, engine chunked, ORT web wasm (ms) | same graph, one chunk (ms) | chunked / one chunk | forward, ORT node, same chunks (ms) | web / node | ORT web alone, same chunks (ms) | ORT web alone / node | rows, all heads, 1 query (ms) | stats, first layer (ms) | stats, all heads, ORT (ms) | stats / forward | stats, all heads, JavaScript (ms) | engine peak RSS (MB) | peak RSS, the timing process (engine, ORT web alone, ORT node; MB) | note |',
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...points.map((p) => `| ${p.T} | ${f(p.forwardWebMs)} | ${f(p.forwardSinglePassMs)} | ${f(p.chunkedOverSingle, 2)} | ${f(p.forwardNodeMs)} | ${f(p.forwardRatio, 2)} | ${f(p.forwardBareWebMs)} | ${f(p.bareWebOverNode, 2)} | ${f(p.rowsAllHeadsMs, 2)} | ${f(p.statsFirstLayerMs)} | ${f(p.statsAllHeadsMs)} | ${f(p.statsOverForward, 2)} | ${f(p.statsAllHeadsJsMs)} | ${f(p.enginePeakRssMb, 0)} | ${f(p.peakRssMb, 0)} | ${p.error ?? ''} |`),
 ];

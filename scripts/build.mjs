@@ -3,8 +3,8 @@
 // Every product build checks the bundles against the size budgets of scripts/bundleBudget.mjs (a bundle over budget
 // fails the build, and the largest contributors are printed); the metafiles are kept in out/meta/ for inspection.
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { BUDGETS, checkBundles } from './bundleBudget.mjs';
 import { noticesFromBuild } from './thirdPartyNotices.mjs';
 import { createRequire } from 'node:module';
@@ -44,8 +44,8 @@ const products = [
 ];
 
 /**
- * ORT's glue (.mjs) as it is, its binaries gzipped (src/core/ortFiles.ts says why). Gzip level 9 of 41 MB takes a few
- * seconds, so a .gz newer than its source is kept.
+ * ORT's glue (.mjs) as it is, its binaries gzipped (src/core/ortFiles.ts says why). Gzip level 9 of 39 MB takes a few
+ * seconds, so a .gz that inflates to exactly its source (a fraction of a second to check) is kept.
  */
 function copyOrtFiles() {
   const src = dirname(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm'));
@@ -54,8 +54,9 @@ function copyOrtFiles() {
   for (const f of ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.mjs']) copyFileSync(join(src, f), join(out, f));
   for (const f of ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.wasm']) {
     const gz = join(out, `${f}.gz`);
-    if (existsSync(gz) && statSync(gz).mtimeMs >= statSync(join(src, f)).mtimeMs) continue;
-    writeFileSync(gz, gzipSync(readFileSync(join(src, f)), { level: 9 }));
+    const wasm = readFileSync(join(src, f));
+    if (existsSync(gz) && gunzipSync(readFileSync(gz)).equals(wasm)) continue;
+    writeFileSync(gz, gzipSync(wasm, { level: 9 }));
   }
   // Raw binaries an earlier build copied: no longer shipped, nor loaded.
   for (const f of ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.wasm']) rmSync(join(out, f), { force: true });

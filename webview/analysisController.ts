@@ -34,11 +34,12 @@ export class AnalysisController {
       // A bundled model's files and ORT's binary are fetched now, outside the one-at-a-time lane, so the fetches
       // overlap each other and whatever holds the lane (ONNX Runtime starting for the first session); the lane is
       // taken only to create the session.
-      const files = this.packages.has(model) ? undefined : this.fetchBundled(model);
+      // A user's package is taken now: one sent later replaces this engine's entry, not the package it runs.
+      const pkg = this.packages.get(model);
+      const files = pkg ? undefined : this.fetchBundled(model);
       files?.catch(() => undefined);
       const ready = Promise.all([files, runtimeFor(backend)]);
       e = ready.then(() => this.serial(async () => {
-        const pkg = this.packages.get(model);
         if (pkg) {
           const engine = await AttentionEngine.create(await runtimeFor(backend), pkg.manifest, pkg.onnx, backend);
           runtimeStarted(backend);

@@ -93,6 +93,8 @@ function timeAdapterSoon(caps: Capabilities): void {
     void (async () => {
       const model = 'twin-diff';
       const { manifest, bytes } = await analyses.fetchBundled(model);
+      // Both builds' binaries are fetched before the lane is taken, so the lane is held only while sessions run.
+      await Promise.all([ortRuntimeFor('wasm'), ortRuntimeFor('webgpu')]);
       const t = await serial(() => timeBackends(manifest, bytes, TIMING_TOKENS));
       if (t.webgpuRanOn !== 'webgpu') throw new Error('ONNX Runtime could not create a WebGPU device');
       const timing: BackendTiming = { adapter, model, tokens: Math.min(TIMING_TOKENS, manifest.maxContext), wasmMs: t.wasmMs, webgpuMs: t.webgpuMs, at: new Date().toISOString() };
@@ -148,6 +150,7 @@ async function handle(msg: ToWebview): Promise<void> {
         const resp = await fetch(probeUrl);
         if (!resp.ok) throw new Error(`the probe model could not be loaded from the extension (HTTP ${resp.status})`);
         const model = new Uint8Array(await resp.arrayBuffer());
+        await ortRuntimeFor(caps.backend); // ORT's binary fetched outside the lane
         const result = await serial(() => runProbe(model, caps.backend, msg.tokens));
         if (caps.backend === 'webgpu' && result.backend === 'wasm') {
           log('warn', 'a WebGPU adapter exists but ONNX Runtime fell back to wasm');

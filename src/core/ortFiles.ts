@@ -2,7 +2,7 @@
  * The onnxruntime-web files the webview loads at run time: ORT's WebGPU build (asyncify) and its plain wasm build,
  * which the wasm backend uses (about half the size to fetch and compile, and faster without asyncify). Their JS is
  * bundled into webview.js; these files are fetched through asWebviewUri. The build copies the glue (.mjs) to
- * dist/ort/ and writes the binaries gzipped (.wasm.gz: 14 and 27 MB become 3.7 and 6.3 MB), because a webview reads
+ * dist/ort/ and writes the binaries gzipped (.wasm.gz: 13.6 and 25.5 MiB become 3.5 and 6.3 MiB), because a webview reads
  * every byte through the workbench's resource loader; the webview inflates them (DecompressionStream) and hands ORT
  * the bytes (env.wasm.wasmBinary).
  */

@@ -22,7 +22,7 @@ let configured: { base: string; done: Promise<void> } | undefined;
 
 /**
  * Points ORT at its shipped files, after checking that its glue files (.mjs) are really served, so a missing one is
- * named. The binaries (.wasm, 14 and 27 MB) are not fetched for the check: a webview's HEAD request reads the whole
+ * named. The binaries (.wasm.gz, 3.5 and 6.3 MB) are not fetched for the check: a webview's HEAD request reads the whole
  * file through the workbench (15 s for both on this machine, measured); the host checks that they are installed
  * (PanelProvider.missingRuntimeFiles) before the panel runs anything. Concurrent callers share one check.
  * Returns true to the caller that did the check.
@@ -90,7 +90,11 @@ export async function loadBinary(url: string, file: string): Promise<{ bytes: Ui
   let bytes = fetched;
   if (fetched[0] === 0x1f && fetched[1] === 0x8b) {
     if (typeof DecompressionStream === 'undefined') throw new Error('this webview cannot inflate ONNX Runtime\'s binary (no DecompressionStream): VS Code 1.60 or later is needed');
-    bytes = new Uint8Array(await new Response(new Blob([fetched]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
+    try {
+      bytes = new Uint8Array(await new Response(new Blob([fetched]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
+    } catch (e) {
+      throw new Error(`ONNX Runtime file ${file} is damaged (${e instanceof Error ? e.message : String(e)}). Reinstall the extension or run "npm run build".`);
+    }
   }
   return { bytes, load: { file, fetchedBytes: fetched.byteLength, bytes: bytes.byteLength, fetchMs: t1 - t0, inflateMs: performance.now() - t1 } };
 }
@@ -101,19 +105,23 @@ export async function loadBinary(url: string, file: string): Promise<{ bytes: Ui
  */
 export async function runtimeFor(backend: Backend): Promise<typeof ort> {
   const o = ortFor(backend);
-  if (!configured) throw new Error('ONNX Runtime is not configured (configureOrt) before its first use');
-  const base = configured.base;
-  await configured.done;
+  const conf = configured;
+  if (!conf) throw new Error('ONNX Runtime is not configured (configureOrt) before its first use');
+  await conf.done;
   if (started.has(o)) return o;
   let p = binaries.get(o);
   if (!p) {
     const file = ORT_BINARIES[backend];
-    p = loadBinary(base + file, file).then(({ bytes, load }) => {
-      if (!started.has(o)) o.env.wasm.wasmBinary = bytes;
+    const mine: Promise<BinaryLoad> = loadBinary(conf.base + file, file).then(({ bytes, load }) => {
+      // A fetch from a base that configureOrt has since replaced is not handed to ORT.
+      if (!started.has(o) && binaries.get(o) === mine) o.env.wasm.wasmBinary = bytes;
       return load;
     });
-    binaries.set(o, p);
-    p.catch(() => binaries.delete(o));
+    p = mine;
+    binaries.set(o, mine);
+    mine.catch(() => {
+      if (binaries.get(o) === mine) binaries.delete(o);
+    });
   }
   await p;
   return o;
@@ -125,8 +133,9 @@ export function binaryLoad(backend: Backend): Promise<BinaryLoad> | undefined {
 }
 
 /**
- * Called once a session of the build exists: ORT has compiled its binary and never reads env.wasm.wasmBinary again,
- * so the inflated copy (14 or 27 MB) is let go.
+ * Called once a session of the build exists: ORT has started and never reads env.wasm.wasmBinary again, so later
+ * callers skip the fetch. (ORT's glue keeps its own reference to the bytes for the page's life; dropping ours only
+ * avoids a second one.)
  */
 export function runtimeStarted(backend: Backend): void {
   const o = ortFor(backend);
