@@ -2,15 +2,15 @@
 // software WebGPU adapter, a correctness check only (SwiftShader is ~100× slower than real GPUs: no speed figures).
 import { parseManifest } from '../src/core/manifest';
 import { seededRandom } from '../src/core/probe';
-import { configureOrt, ort, runtimeFor } from '../webview/engine/ortRuntime';
+import { configureOrt, ort, ortReady } from '../webview/engine/ortRuntime';
 import { AttentionEngine } from '../webview/engine/engine';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 async function run(lengths: number[]) {
   await configureOrt('/dist/ort/');
-  await runtimeFor('webgpu');
-  await runtimeFor('wasm');
+  await ortReady('webgpu');
+  await ortReady('wasm');
   const parsed = parseManifest(await (await fetch('/media/models/twin-diff/manifest.json')).json());
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
   const m = parsed.manifest;

@@ -52,10 +52,11 @@ const peakRssMb = () => {
 };
 
 /**
- * The engine's chunk schedule on onnxruntime-node: the same graph, the same chunks, each chunk's present keys/values
- * fed back as the next one's past, and the outputs the engine fetches (so both runtimes do the same work).
+ * The engine's chunk schedule on a bare session (onnxruntime-node, or onnxruntime-web without the engine): the same
+ * graph, the same chunks, each chunk's present keys/values fed back as the next one's past, and the outputs the engine
+ * fetches (so the runtimes do the same work).
  */
-async function nodeChunked(ort: typeof ortWeb, session: ortWeb.InferenceSession, m: Manifest, ids: number[], C: number): Promise<void> {
+async function chunkLoop(ort: typeof ortWeb, session: ortWeb.InferenceSession, m: Manifest, ids: number[], C: number): Promise<void> {
   const cache = m.cache!;
   const parts = Array.from({ length: m.layers }, (_, l) => [cache.key, cache.value].map((p) => ({ past: p.past.replace('{layer}', String(l)), present: p.present.replace('{layer}', String(l)), dims: p.dims }))).flat();
   let past = emptyCache(ort, m);
@@ -113,10 +114,11 @@ async function main() {
   const nat: number[] = [];
   let analysis;
   try {
-    // Warm-up both, then interleave: the engine chunked, the same graph in one chunk, onnxruntime-node chunked.
+    // Warm-up, then interleave: the engine chunked, the same graph in one chunk, onnxruntime-node and ORT web alone
+    // on the same chunks.
     analysis = await engine.analyze(ids);
-    await nodeChunked(ortNode, node, m, ids, chunk);
-    await nodeChunked(ortWeb, bare, m, ids, chunk);
+    await chunkLoop(ortNode, node, m, ids, chunk);
+    await chunkLoop(ortWeb, bare, m, ids, chunk);
     for (let r = 0; r < reps; r++) {
       let t0 = performance.now();
       analysis = await engine.analyze(ids);
@@ -131,10 +133,10 @@ async function main() {
         analysis = await engine.analyze(ids);
       }
       t0 = performance.now();
-      await nodeChunked(ortNode, node, m, ids, chunk);
+      await chunkLoop(ortNode, node, m, ids, chunk);
       nat.push(performance.now() - t0);
       t0 = performance.now();
-      await nodeChunked(ortWeb, bare, m, ids, chunk);
+      await chunkLoop(ortWeb, bare, m, ids, chunk);
       bareWeb.push(performance.now() - t0);
     }
     result.forwardBareWebMs = median(bareWeb);

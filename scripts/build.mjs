@@ -53,13 +53,11 @@ function copyOrtFiles() {
   mkdirSync(out, { recursive: true });
   for (const f of ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.mjs']) copyFileSync(join(src, f), join(out, f));
   for (const f of ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.wasm']) {
+    rmSync(join(out, f), { force: true }); // a raw binary an earlier build copied: no longer shipped, nor loaded
     const gz = join(out, `${f}.gz`);
     const wasm = readFileSync(join(src, f));
-    if (existsSync(gz) && gunzipSync(readFileSync(gz)).equals(wasm)) continue;
-    writeFileSync(gz, gzipSync(wasm, { level: 9 }));
+    if (!existsSync(gz) || !gunzipSync(readFileSync(gz)).equals(wasm)) writeFileSync(gz, gzipSync(wasm, { level: 9 }));
   }
-  // Raw binaries an earlier build copied: no longer shipped, nor loaded.
-  for (const f of ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.wasm']) rmSync(join(out, f), { force: true });
 }
 
 /** Writes the generated artefacts: the probe model, the stats graphs, and the manifest's JSON schema (from the zod schema). */

@@ -6,7 +6,7 @@
 import { parseManifest, type Manifest } from '../src/core/manifest';
 import type { AnalysisInfo, AnalysisQuery, Backend, ModelLoadResult, RowsPayload, TensorPayload } from '../src/core/protocol';
 import { AttentionEngine, type Analysis, type ChunkProgress } from './engine/engine';
-import { runtimeFor, runtimeStarted } from './engine/ortRuntime';
+import { ortReady } from './engine/ortRuntime';
 
 export class AnalysisController {
   private readonly engines = new Map<string, Promise<AttentionEngine>>();
@@ -38,11 +38,10 @@ export class AnalysisController {
       const pkg = this.packages.get(model);
       const files = pkg ? undefined : this.fetchBundled(model);
       files?.catch(() => undefined);
-      const ready = Promise.all([files, runtimeFor(backend)]);
+      const ready = Promise.all([files, ortReady(backend)]);
       e = ready.then(() => this.serial(async () => {
         if (pkg) {
-          const engine = await AttentionEngine.create(await runtimeFor(backend), pkg.manifest, pkg.onnx, backend);
-          runtimeStarted(backend);
+          const engine = await AttentionEngine.create(await ortReady(backend), pkg.manifest, pkg.onnx, backend);
           // A graph the extension rewrote also outputs its softmax: Q/K are checked against it once.
           const m = pkg.manifest;
           const ids = Array.from({ length: Math.min(32, m.maxContext) }, (_, i) => (i * 7919 + 13) % m.vocabSize);
@@ -51,8 +50,7 @@ export class AnalysisController {
         }
         const { manifest, bytes, fetchMs } = await (files ?? this.fetchBundled(model));
         const t1 = performance.now();
-        const engine = await AttentionEngine.create(await runtimeFor(backend), manifest, bytes, backend);
-        runtimeStarted(backend);
+        const engine = await AttentionEngine.create(await ortReady(backend), manifest, bytes, backend);
         this.onLog?.(`model ${model} on ${engine.backend}: files fetched in ${Math.round(fetchMs)} ms (${(bytes.byteLength / 2 ** 20).toFixed(1)} MB), session created in ${Math.round(performance.now() - t1)} ms${this.sessions++ === 0 ? ' (the first session of a page also compiles ONNX Runtime\'s WebAssembly unless the panel preloaded it)' : ''}`);
         return engine;
       }));

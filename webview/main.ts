@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { adapterKey, checkBackendTiming, parseToWebview, rememberTiming, type Backend, type BackendPreference, type BackendTiming, type Capabilities, type ToHost, type ToWebview } from '../src/core/protocol';
 import { AnalysisController } from './analysisController';
 import { detectCapabilities } from './capabilities';
-import { binaryLoad, configureOrt, openSession, runtimeFor as ortRuntimeFor } from './engine/ortRuntime';
+import { binaryLoad, configureOrt, openSession, ortReady } from './engine/ortRuntime';
 import { runProbe } from './engine/probe';
 import { timeBackends } from './engine/backendTiming';
 import { AttentionEngine } from './engine/engine';
@@ -94,7 +94,7 @@ function timeAdapterSoon(caps: Capabilities): void {
       const model = 'twin-diff';
       const { manifest, bytes } = await analyses.fetchBundled(model);
       // Both builds' binaries are fetched before the lane is taken, so the lane is held only while sessions run.
-      await Promise.all([ortRuntimeFor('wasm'), ortRuntimeFor('webgpu')]);
+      await Promise.all([ortReady('wasm'), ortReady('webgpu')]);
       const t = await serial(() => timeBackends(manifest, bytes, TIMING_TOKENS));
       if (t.webgpuRanOn !== 'webgpu') throw new Error('ONNX Runtime could not create a WebGPU device');
       const timing: BackendTiming = { adapter, model, tokens: Math.min(TIMING_TOKENS, manifest.maxContext), wasmMs: t.wasmMs, webgpuMs: t.webgpuMs, at: new Date().toISOString() };
@@ -150,7 +150,7 @@ async function handle(msg: ToWebview): Promise<void> {
         const resp = await fetch(probeUrl);
         if (!resp.ok) throw new Error(`the probe model could not be loaded from the extension (HTTP ${resp.status})`);
         const model = new Uint8Array(await resp.arrayBuffer());
-        await ortRuntimeFor(caps.backend); // ORT's binary fetched outside the lane
+        await ortReady(caps.backend); // ORT's binary fetched outside the lane
         const result = await serial(() => runProbe(model, caps.backend, msg.tokens));
         if (caps.backend === 'webgpu' && result.backend === 'wasm') {
           log('warn', 'a WebGPU adapter exists but ONNX Runtime fell back to wasm');
@@ -260,7 +260,7 @@ function warmRuntime(backend: Backend): Promise<void> {
           if (!resp.ok) throw new Error(`the probe model could not be loaded (HTTP ${resp.status})`);
           return new Uint8Array(await resp.arrayBuffer());
         }),
-        configureOrt(ortBase).then(() => ortRuntimeFor(backend)),
+        configureOrt(ortBase).then(() => ortReady(backend)),
       ]);
       const t1 = performance.now();
       let t2 = t1;

@@ -26,19 +26,19 @@ import { detectCapabilities } from '../../webview/capabilities';
 import { timeBackends } from '../../webview/engine/backendTiming';
 import { STATS_FILES } from '../../src/core/statsFiles';
 import { adapterKey, chooseBackend } from '../../src/core/protocol';
-import { binaryLoad, configureOrt, loadBinary, openSession, ort, ortFor, runtimeFor } from '../../webview/engine/ortRuntime';
+import { binaryLoad, configureOrt, loadBinary, openSession, ort, ortFor, ortReady } from '../../webview/engine/ortRuntime';
 import { runProbe } from '../../webview/engine/probe';
 import { MapView } from '../../webview/explorer/mapView';
 import { Strips } from '../../webview/explorer/strips';
 
 /**
  * ORT pointed at the build's dist/ort, with both builds' binaries fetched and inflated as the panel does
- * (runtimeFor): the tests below create sessions directly on either build.
+ * (ortReady): the tests below create sessions directly on either build.
  */
 async function setupOrt(): Promise<void> {
   await configureOrt('/dist/ort/');
-  await runtimeFor('webgpu');
-  await runtimeFor('wasm');
+  await ortReady('webgpu');
+  await ortReady('wasm');
 }
 
 type Mode = 'webgpu' | 'nogpu';
@@ -52,6 +52,16 @@ const it = (name: string, modes: Mode[], fn: () => Promise<void>) => tests.push(
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
+}
+
+/** The message a call fails with, or '' when it does not fail (the assertion after it then says so). */
+async function errorText(call: () => Promise<unknown>): Promise<string> {
+  try {
+    await call();
+    return '';
+  } catch (e) {
+    return String(e);
+  }
 }
 
 /** The largest |value| of a tensor, at least 1: chunked runs change the order of float32 sums, so Q/K agree to 1e-5 of it. */
@@ -138,22 +148,12 @@ it('the "wasm" preference wins even when an adapter exists', ['webgpu'], async (
 it('the WGSL kernel rejects a query outside the sequence before touching the GPU', ['webgpu'], async () => {
   const dev = await gpuDevice();
   const t = new Tensor(new Float32Array(4), [1, 2, 2], ['qkHead', 'token', 'dim']);
-  let msg = '';
-  try {
-    await attentionRowsGpu(dev, { q: t, k: t, query: 5, scale: 1 });
-  } catch (e) {
-    msg = String(e);
-  }
+  const msg = await errorText(() => attentionRowsGpu(dev, { q: t, k: t, query: 5, scale: 1 }));
   assert(/query 5 is outside 0\.\.1/.test(msg), `message: ${msg}`);
 });
 
 it('a missing ORT file is named in the error', ['webgpu', 'nogpu'], async () => {
-  let msg = '';
-  try {
-    await configureOrt('/no-such-folder/');
-  } catch (e) {
-    msg = String(e);
-  }
+  const msg = await errorText(() => configureOrt('/no-such-folder/'));
   assert(msg.includes('ort-wasm-simd-threaded.asyncify.mjs') && msg.includes('404'), `message: ${msg}`);
 });
 
@@ -165,12 +165,7 @@ it('ORT\'s gzipped binary inflates in the page to the package\'s .wasm; a missin
   // A server that already decoded it (no gzip magic): taken as it is.
   const plain = await loadBinary('/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.wasm');
   assert(plain.bytes.byteLength === raw.byteLength && plain.load.fetchedBytes === raw.byteLength, `plain: ${plain.load.fetchedBytes} bytes fetched, ${plain.bytes.byteLength} handed on`);
-  let msg = '';
-  try {
-    await loadBinary('/no-such-folder/ort-wasm-simd-threaded.wasm.gz', 'ort-wasm-simd-threaded.wasm.gz');
-  } catch (e) {
-    msg = String(e);
-  }
+  const msg = await errorText(() => loadBinary('/no-such-folder/ort-wasm-simd-threaded.wasm.gz', 'ort-wasm-simd-threaded.wasm.gz'));
   assert(msg.includes('ort-wasm-simd-threaded.wasm.gz') && msg.includes('404') && msg.includes('Reinstall'), `message: ${msg}`);
   note = `fetched ${(load.fetchedBytes / 2 ** 20).toFixed(1)} MB, inflated to ${(bytes.byteLength / 2 ** 20).toFixed(1)} MB in ${Math.round(load.inflateMs)} ms`;
 });
@@ -180,12 +175,7 @@ it('a build whose binary is missing fails with the file named, and works once OR
   // yet (the nogpu tests before this one create no session on it); if that changes, this test says so.
   assert(binaryLoad('webgpu') === undefined, 'the WebGPU build was already fetched in this page: run this test before any session on it');
   await configureOrt('/node_modules/onnxruntime-web/dist/');
-  let msg = '';
-  try {
-    await runtimeFor('webgpu');
-  } catch (e) {
-    msg = String(e);
-  }
+  const msg = await errorText(() => ortReady('webgpu'));
   assert(msg.includes('ort-wasm-simd-threaded.asyncify.wasm.gz') && msg.includes('404'), `message: ${msg}`);
   await setupOrt();
   const load = await binaryLoad('webgpu');

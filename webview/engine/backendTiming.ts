@@ -6,7 +6,7 @@
 import type { Manifest } from '../../src/core/manifest';
 import type { Backend } from '../../src/core/protocol';
 import { AttentionEngine } from './engine';
-import { runtimeFor, runtimeStarted } from './ortRuntime';
+import { ortReady } from './ortRuntime';
 
 export interface Timed {
   wasmMs: number;
@@ -23,8 +23,7 @@ export async function timeBackends(manifest: Manifest, onnx: Uint8Array, tokens:
   const ms: Partial<Record<Backend, number>> = {};
   let webgpuRanOn: Backend = 'webgpu';
   for (const backend of ['wasm', 'webgpu'] as const) {
-    const engine = await AttentionEngine.create(await runtimeFor(backend), manifest, onnx, backend);
-    runtimeStarted(backend);
+    const engine = await AttentionEngine.create(await ortReady(backend), manifest, onnx, backend);
     try {
       if (backend === 'webgpu') webgpuRanOn = engine.backend;
       let best = Infinity;

@@ -3,7 +3,7 @@
  * WebGPU build (whose wasm is the asyncify binary, 27 MB) for the webgpu backend, and the plain wasm build (14 MB,
  * no asyncify) for the wasm backend, so a machine without a usable GPU fetches, compiles and runs the smaller, faster
  * binary. Each build is a separate copy of ORT (its own env and tensors): a session takes the tensors of its own
- * build, which ortFor gives. Their wasm glue (.mjs) and gzipped binaries (.wasm.gz) ship in dist/ort; runtimeFor
+ * build, which ortFor gives. Their wasm glue (.mjs) and gzipped binaries (.wasm.gz) ship in dist/ort; ortReady
  * fetches and inflates a build's binary before its first session.
  */
 import * as ort from 'onnxruntime-web/webgpu';
@@ -65,15 +65,19 @@ export async function configureOrt(baseUrl: string): Promise<boolean> {
 /** How a build's binary arrived: what the first-tint figures are made of. */
 export interface BinaryLoad {
   file: string;
-  /** Bytes fetched (gzipped) and handed to ORT. */
+  /** Bytes fetched (gzipped). */
   fetchedBytes: number;
+  /** Bytes handed to ORT (inflated). */
   bytes: number;
   fetchMs: number;
   inflateMs: number;
 }
 
+/**
+ * Each build's binary, fetched once per base URL. ORT reads env.wasm.wasmBinary only when it starts, and its glue keeps
+ * the same bytes for the page's life, so the reference here costs nothing more.
+ */
 const binaries = new Map<typeof ort, Promise<BinaryLoad>>();
-const started = new Set<typeof ort>();
 
 /** Fetches a gzipped binary and inflates it; a server that already decoded it (no gzip magic) is taken as it is. */
 export async function loadBinary(url: string, file: string): Promise<{ bytes: Uint8Array; load: BinaryLoad }> {
@@ -103,18 +107,17 @@ export async function loadBinary(url: string, file: string): Promise<{ bytes: Ui
  * The ORT build that runs a backend, ready to create its first session: its binary fetched, inflated and handed to
  * ORT (env.wasm.wasmBinary), once per build. configureOrt must have been called. Concurrent callers share the fetch.
  */
-export async function runtimeFor(backend: Backend): Promise<typeof ort> {
+export async function ortReady(backend: Backend): Promise<typeof ort> {
   const o = ortFor(backend);
   const conf = configured;
   if (!conf) throw new Error('ONNX Runtime is not configured (configureOrt) before its first use');
   await conf.done;
-  if (started.has(o)) return o;
   let p = binaries.get(o);
   if (!p) {
     const file = ORT_BINARIES[backend];
     const mine: Promise<BinaryLoad> = loadBinary(conf.base + file, file).then(({ bytes, load }) => {
       // A fetch from a base that configureOrt has since replaced is not handed to ORT.
-      if (!started.has(o) && binaries.get(o) === mine) o.env.wasm.wasmBinary = bytes;
+      if (binaries.get(o) === mine) o.env.wasm.wasmBinary = bytes;
       return load;
     });
     p = mine;
@@ -132,17 +135,6 @@ export function binaryLoad(backend: Backend): Promise<BinaryLoad> | undefined {
   return binaries.get(ortFor(backend));
 }
 
-/**
- * Called once a session of the build exists: ORT has started and never reads env.wasm.wasmBinary again, so later
- * callers skip the fetch. (ORT's glue keeps its own reference to the bytes for the page's life; dropping ours only
- * avoids a second one.)
- */
-export function runtimeStarted(backend: Backend): void {
-  const o = ortFor(backend);
-  started.add(o);
-  o.env.wasm.wasmBinary = undefined;
-}
-
 export interface OpenedSession {
   session: ort.InferenceSession;
   /** The ORT build the session belongs to: its tensors are the ones the session takes. */
@@ -152,11 +144,10 @@ export interface OpenedSession {
 }
 
 export async function openSession(model: Uint8Array, backend: Backend): Promise<OpenedSession> {
-  const session = await (await runtimeFor(backend)).InferenceSession.create(model, {
+  const session = await (await ortReady(backend)).InferenceSession.create(model, {
     executionProviders: backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
     graphOptimizationLevel: 'all',
   });
-  runtimeStarted(backend);
   let actual: Backend = 'wasm';
   if (backend === 'webgpu') {
     const device = await Promise.resolve(ort.env.webgpu.device).catch(() => undefined);
