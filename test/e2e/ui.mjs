@@ -185,9 +185,11 @@ async function clickTitleAction(page, label) {
 
 /** Opens the title bar's More Actions… menu and returns its item labels. */
 async function openTitleOverflow(page) {
-  // A menu still open (a swallowed item click, an Escape the page did not get yet) blocks the button with its
-  // context-view block: close it first, so that the click opens a fresh menu.
+  // A menu still open blocks the button with its context-view block. Right after an item's click the menu closes by
+  // itself and runs the item as it closes, so it gets 2 s for that first: an Escape then would cancel the item. Only
+  // a menu still open after that (a swallowed click, an Escape the page did not get) is closed here.
   const open = page.locator('.context-view .monaco-menu');
+  await open.first().waitFor({ state: 'hidden', timeout: 2000 }).catch(() => undefined);
   for (let i = 0; i < 5 && (await open.first().isVisible().catch(() => false)); i++) {
     await page.keyboard.press('Escape');
     await page.waitForTimeout(200);
