@@ -200,6 +200,29 @@ async function openTitleOverflow(page) {
   return (await items.allInnerTexts()).map((t) => t.trim()).filter(Boolean);
 }
 
+/**
+ * Runs the open menu's item `label` from the keyboard: arrows until it is focused, then Enter. A mouse click is not
+ * used because a menu item listens for the mouse-up only once a 100 ms timer has run after the menu shows
+ * (BaseMenuActionViewItem's RunOnceScheduler); on a busy page Chromium delivers input before late timers, so a click
+ * can land before the listener exists and is swallowed (two clean-clone CI runs). The menu's trigger key runs on
+ * key-down with no such timer.
+ */
+async function chooseInMenu(page, label) {
+  const items = page.locator('.context-view .monaco-menu .action-item');
+  const n = await items.count();
+  for (let i = 0; i <= n + 1; i++) {
+    // Read without waiting: before the first arrow no item is focused.
+    const focused = await page.evaluate(() => document.querySelector('.context-view .monaco-menu .action-item.focused .action-label')?.textContent ?? '');
+    if (focused.trim() === label) {
+      await page.keyboard.press('Enter');
+      return;
+    }
+    await page.keyboard.press('ArrowDown');
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`the menu never focused ${label}`);
+}
+
 const statusTokens = (page, model) => page.locator('.statusbar-item', { hasText: new RegExp(`${model} · WebGPU · \\d+ tok$`) }).first().waitFor({ timeout: 240_000 });
 
 /** F1 → Choose Model → Open Model Folder…, then the folder typed into code-server's open dialog. */
@@ -350,7 +373,7 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
      */
     const pick = async (label, status, opposite) => {
       for (let attempt = 0; ; attempt++) {
-        await page.locator('.context-view .monaco-menu .action-label', { hasText: new RegExp(`^${label}$`) }).first().click();
+        await chooseInMenu(page, label);
         const end = Date.now() + 10_000;
         for (;;) {
           if (await page.locator('.statusbar-item', { hasText: status }).first().isVisible().catch(() => false)) return;
@@ -360,7 +383,15 @@ async function inspectorTests(page, check, shots, kind, modelsDir) {
           if (Date.now() > end) break;
           await page.waitForTimeout(500);
         }
-        if (attempt === 1) throw new Error(`${label} did not take effect (no "${status}", the menu still offers it)`);
+        if (attempt === 1) {
+          await openTitleOverflow(page);
+          const item = page.locator('.context-view .monaco-menu .action-item', { hasText: label }).first();
+          const how = await item.evaluate((e) => e.outerHTML.slice(0, 400)).catch((e) => String(e));
+          await page.screenshot({ path: join(shots, `panel-title-overflow-failed-${kind}.png`) });
+          const bar = (await page.locator('.statusbar-item').allInnerTexts()).map((t) => t.trim()).filter(Boolean).join(' | ');
+          await page.keyboard.press('Escape');
+          throw new Error(`${label} did not take effect (no "${status}", the menu still offers it). The item: ${how}. Status bar: ${bar}`);
+        }
         await openTitleOverflow(page);
       }
     };
