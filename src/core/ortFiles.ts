@@ -9,4 +9,6 @@
 export const ORT_DIR = 'dist/ort';
 /** The binary of each build, as shipped (gzipped); ORT's own name is this without `.gz`. */
 export const ORT_BINARIES = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm.gz', wasm: 'ort-wasm-simd-threaded.wasm.gz' } as const;
-export const ORT_RUNTIME_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', ORT_BINARIES.webgpu, 'ort-wasm-simd-threaded.mjs', ORT_BINARIES.wasm] as const;
+/** The wasm glue (an ES module ORT imports when it starts) of each build. */
+export const ORT_GLUE = { webgpu: 'ort-wasm-simd-threaded.asyncify.mjs', wasm: 'ort-wasm-simd-threaded.mjs' } as const;
+export const ORT_RUNTIME_FILES = [ORT_GLUE.webgpu, ORT_BINARIES.webgpu, ORT_GLUE.wasm, ORT_BINARIES.wasm] as const;

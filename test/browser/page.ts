@@ -28,6 +28,7 @@ import { STATS_FILES } from '../../src/core/statsFiles';
 import { adapterKey, chooseBackend } from '../../src/core/protocol';
 import { binaryLoad, configureOrt, loadBinary, openSession, ort, ortFor, ortReady } from '../../webview/engine/ortRuntime';
 import { runProbe } from '../../webview/engine/probe';
+import { ORT_GLUE } from '../../src/core/ortFiles';
 import { MapView } from '../../webview/explorer/mapView';
 import { Strips } from '../../webview/explorer/strips';
 
@@ -209,6 +210,18 @@ it('ORT on wasm runs the probe model and matches the JavaScript reference', ['we
   const r = await runProbe(await probeModel(), 'wasm', 24);
   assert(r.backend === 'wasm', `ran on ${r.backend}`);
   assert(r.maxAbsError < 1e-5, `max error ${r.maxAbsError}`);
+});
+
+it("ORT's glue module is imported once per build: ortReady's early import is the one ORT's start uses (no second download)", ['webgpu', 'nogpu'], async () => {
+  await setupOrt();
+  const m = await probeModel();
+  for (const b of ['wasm', 'webgpu'] as const) await runProbe(m, b, 8);
+  // HEAD checks are fetches; a module import is not.
+  const imports = (file: string) => performance.getEntriesByType('resource').filter((e) => new URL(e.name).pathname.endsWith(`/dist/ort/${file}`) && (e as PerformanceResourceTiming).initiatorType !== 'fetch');
+  for (const file of [ORT_GLUE.wasm, ORT_GLUE.webgpu]) {
+    const got = imports(file);
+    assert(got.length === 1, `${file} was loaded ${got.length} times by import: ${got.map((e) => (e as PerformanceResourceTiming).initiatorType).join(', ')}`);
+  }
 });
 
 it('WebGPU and wasm sessions alternate in one page (webgpu → wasm → webgpu)', ['webgpu'], async () => {

@@ -4,12 +4,13 @@
  * no asyncify) for the wasm backend, so a machine without a usable GPU fetches, compiles and runs the smaller, faster
  * binary. Each build is a separate copy of ORT (its own env and tensors): a session takes the tensors of its own
  * build, which ortFor gives. Their wasm glue (.mjs) and gzipped binaries (.wasm.gz) ship in dist/ort; ortReady
- * fetches and inflates a build's binary before its first session.
+ * fetches and inflates a build's binary, and imports its glue, before its first session.
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
-import { ORT_BINARIES, ORT_RUNTIME_FILES } from '../../src/core/ortFiles';
+import { ORT_BINARIES, ORT_GLUE, ORT_RUNTIME_FILES } from '../../src/core/ortFiles';
 import type { Backend } from '../../src/core/protocol';
+import { mark } from '../startTimeline';
 
 export { ort, ortWasm };
 
@@ -55,6 +56,7 @@ export async function configureOrt(baseUrl: string): Promise<boolean> {
   })();
   configured = { base: baseUrl, done };
   binaries.clear();
+  glues.clear();
   done.catch(() => {
     if (configured?.done === done) configured = undefined;
   });
@@ -91,6 +93,7 @@ export async function loadBinary(url: string, file: string): Promise<{ bytes: Ui
     throw new Error(`ONNX Runtime file ${file} could not be loaded from the extension (${e instanceof Error ? e.message : String(e)}). Reinstall the extension or run "npm run build".`);
   }
   const t1 = performance.now();
+  mark(`${file} fetched`);
   let bytes = fetched;
   if (fetched[0] === 0x1f && fetched[1] === 0x8b) {
     if (typeof DecompressionStream === 'undefined') throw new Error('this webview cannot inflate ONNX Runtime\'s binary (no DecompressionStream): VS Code 1.60 or later is needed');
@@ -105,7 +108,8 @@ export async function loadBinary(url: string, file: string): Promise<{ bytes: Ui
 
 /**
  * The ORT build that runs a backend, ready to create its first session: its binary fetched, inflated and handed to
- * ORT (env.wasm.wasmBinary), once per build. configureOrt must have been called. Concurrent callers share the fetch.
+ * ORT (env.wasm.wasmBinary), and its glue imported, once per build. configureOrt must have been called. Concurrent
+ * callers share the fetches.
  */
 export async function ortReady(backend: Backend): Promise<typeof ort> {
   const o = ortFor(backend);
@@ -126,8 +130,47 @@ export async function ortReady(backend: Backend): Promise<typeof ort> {
       if (binaries.get(o) === mine) binaries.delete(o);
     });
   }
-  await p;
+  await Promise.all([p, importGlue(o, conf.base, backend)]);
   return o;
+}
+
+/**
+ * Each build's glue module, imported once per base URL. ORT imports the same URL when it starts (its first session),
+ * and the page's module map then answers at once. Imported here, beside the binary's fetch, it arrives before ORT
+ * needs it; imported by ORT, it was fetched only then, while the model's file held the workbench's resource loader
+ * (0.6 s of a fresh window's first tint, measured).
+ */
+const glues = new Map<typeof ort, Promise<unknown>>();
+
+/** The glue's URL as ORT 1.30 forms it (so that both imports are one module): resolved, or joined when `base` is relative. */
+function glueUrl(file: string, base: string): string {
+  try {
+    return new URL(file, base).href;
+  } catch {
+    return `${base}${file}`;
+  }
+}
+
+function importGlue(o: typeof ort, base: string, backend: Backend): Promise<unknown> {
+  let p = glues.get(o);
+  if (!p) {
+    const file = ORT_GLUE[backend];
+    const mine = import(/* @vite-ignore */ glueUrl(file, base)).then(
+      (m: unknown) => {
+        mark(`${file} imported`);
+        return m;
+      },
+      (e: unknown) => {
+        throw new Error(`ONNX Runtime file ${file} could not be loaded from the extension (${e instanceof Error ? e.message : String(e)}). Reinstall the extension or run "npm run build".`);
+      },
+    );
+    p = mine;
+    glues.set(o, mine);
+    mine.catch(() => {
+      if (glues.get(o) === mine) glues.delete(o);
+    });
+  }
+  return p;
 }
 
 /** How the build's binary was fetched, once it was (for the log's first-tint figures). */
