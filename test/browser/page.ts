@@ -306,6 +306,48 @@ it('the engine gives the same rows on WebGPU (kernels on ORT buffers) and on was
 });
 
 
+/** Runs `work` while counting the page's tasks (a MessageChannel ping-pong): how many times others could run. */
+async function tasksDuring(work: () => Promise<unknown>): Promise<number> {
+  let ticks = 0;
+  let running = true;
+  const c = new MessageChannel();
+  c.port1.onmessage = () => {
+    ticks++;
+    if (running) c.port2.postMessage(0);
+  };
+  c.port2.postMessage(0);
+  try {
+    await work();
+  } finally {
+    running = false;
+    c.port1.close();
+  }
+  return ticks;
+}
+
+it('on wasm the page gets tasks during a chunked forward (between chunks) and while a layer\'s log-sum-exps are computed (in blocks): in code-server the panel shares the workbench\'s thread', ['nogpu'], async () => {
+  await setupOrt();
+  const m = (await (await fetch('/media/models/twin-diff/manifest.json')).json()) as Manifest;
+  const onnx = new Uint8Array(await (await fetch('/media/models/twin-diff/model.onnx')).arrayBuffer());
+  const T = 600;
+  const ids = Array.from({ length: T }, (_, i) => (i * 7919 + 13) % m.vocabSize);
+  const engine = await AttentionEngine.create(ortFor('wasm'), m, onnx, 'wasm');
+  try {
+    engine.chunkTokens = 100;
+    let a: Awaited<ReturnType<typeof engine.analyze>> | undefined;
+    const forward = await tasksDuring(async () => (a = await engine.analyze(ids)));
+    // Six chunks: a task between each pair (the ping-pong may get one more in).
+    assert(forward >= 5, `${forward} tasks ran during a forward of 6 chunks`);
+    const lse = await tasksDuring(() => a!.lse(1));
+    assert(lse >= 2, `${lse} tasks ran while layer 1's log-sum-exps were computed at ${T} tokens`);
+    // The values are the kernel twin's.
+    const { q, k } = await a!.qkTensors(1);
+    assertClose(await a!.lse(1), rowLseCpu({ q, k, scale: m.scale }), 1e-4, 1e-5, 'lse against rowLseCpu');
+  } finally {
+    await engine.release();
+  }
+});
+
 it('chunked prefill on WebGPU: chunks of 7 and 20 tokens give the logits, Q/K and rows of one pass, Q/K gathered into GPU buffers (1e-5)', ['webgpu'], async () => {
   await setupOrt();
   for (const pkg of ['twin-diff', 'twin-softmax']) {

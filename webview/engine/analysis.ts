@@ -16,7 +16,6 @@ import type { HeadStats } from './kernels/headStats.cpu';
 import { headStatsGpu } from './kernels/headStats.wgsl';
 import { rolloutStepCpu, valueWeightedCpu } from './kernels/rollout.cpu';
 import { rolloutStepGpu, valueWeightedGpu } from './kernels/rollout.wgsl';
-import { rowLseCpu } from './kernels/rowLse.cpu';
 import { rowLseGpu } from './kernels/rowLse.wgsl';
 import { whatIfCpu } from './kernels/whatIf.cpu';
 import { whatIfGpu } from './kernels/whatIf.wgsl';
@@ -239,6 +238,8 @@ export class Analysis {
   }
 
   private readonly lseCache = new Map<number, Float32Array>();
+  /** Each layer's statistics off the GPU, computed once (they also give the layer's log-sum-exps). */
+  private readonly cpuStats = new Map<number, Promise<HeadStats[]>>();
 
   /** Whether a layer's Q/K are read in place on the GPU (WebGPU) rather than on the CPU. */
   onWebGpu(layer: number): boolean {
@@ -272,8 +273,16 @@ export class Analysis {
       let v = this.lseCache.get(layer);
       if (!v) {
         const x = await this.qk(layer);
-        v = x.gpu ? await rowLseGpu(this.device!, { ...x, scale: this.m.scale }, x.gpu) : rowLseCpu({ q: x.q, k: x.k, scale: this.m.scale });
-        this.lseCache.set(layer, v);
+        if (x.gpu) {
+          v = await rowLseGpu(this.device!, { ...x, scale: this.m.scale }, x.gpu);
+          this.lseCache.set(layer, v);
+        } else {
+          // Off the GPU the layer's statistics pass gives the log-sum-exps too, in blocks with a task between them (on
+          // ORT's kernels where the panel has the stats graph). rowLseCpu, the kernel's twin, is one synchronous
+          // T² · d pass: 76 s at 8,192 tokens, during which code-server's whole workbench froze (measured).
+          await this.stats(layer);
+          v = this.lseCache.get(layer)!;
+        }
       }
       return v;
     });
@@ -322,13 +331,24 @@ export class Analysis {
       const x = await this.qk(layer);
       const lambda = await this.lambdaAll(layer);
       if (!x.gpu) {
-        // One fused pass on the CPU; it also yields the layer's row log-sum-exps.
-        const pairs = Array.from({ length: this.m.heads }, (_, h) => this.pair(h));
-        const { stats, lse } = this.statsOnOrt
-          ? await this.statsOnOrt(x.q, x.k, pairs, lambda, yieldToEvents)
-          : await layerStatsCpuInBlocks(x.q, x.k, this.m.scale, pairs, lambda, MAP_BLOCK_ENTRIES / 4, yieldToEvents);
-        if (!this.lseCache.has(layer)) this.lseCache.set(layer, lse);
-        return stats;
+        // One fused pass on the CPU, once per layer (lse asks for it too); it also yields the row log-sum-exps.
+        let p = this.cpuStats.get(layer);
+        if (!p) {
+          const pairs = Array.from({ length: this.m.heads }, (_, h) => this.pair(h));
+          p = (this.statsOnOrt
+            ? this.statsOnOrt(x.q, x.k, pairs, lambda, yieldToEvents)
+            : layerStatsCpuInBlocks(x.q, x.k, this.m.scale, pairs, lambda, MAP_BLOCK_ENTRIES / 4, yieldToEvents)
+          ).then(({ stats, lse }) => {
+            if (!this.lseCache.has(layer)) this.lseCache.set(layer, lse);
+            return stats;
+          });
+          const mine = p;
+          this.cpuStats.set(layer, mine);
+          mine.catch(() => {
+            if (this.cpuStats.get(layer) === mine) this.cpuStats.delete(layer);
+          });
+        }
+        return p;
       }
       const lse = await this.lse(layer);
       const out: HeadStats[] = [];

@@ -7,7 +7,7 @@
 import type * as Ort from 'onnxruntime-web';
 import type { Manifest } from '../../src/core/manifest';
 import type { Backend } from '../../src/core/protocol';
-import { Analysis, perLayer } from './analysis';
+import { Analysis, perLayer, yieldToEvents } from './analysis';
 import { ProbsAnalysis } from './probsAnalysis';
 import { attentionRowsCpu } from './kernels/attentionRows.cpu';
 import { emptyCache, runChunked, type ChunkProgress } from './chunkedRun';
@@ -340,6 +340,7 @@ export class AttentionEngine {
           cancelled: () => gen !== this.generation || this.released,
           cancelError: () => new CancelledError(),
           onProgress,
+          pause: yieldToEvents,
           extraFeeds: (n, past) => this.extraFeeds(n, past),
         });
         analysis = new Analysis(m, r.outputs, T, this.device, r.surprisal);
