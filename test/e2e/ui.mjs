@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { launchChromium } from '../browser/chromium.mjs';
 import { ROOT, workbenchUrl } from '../../scripts/codeServer.mjs';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { explorerTests } from './explorer.mjs';
 import { canvasInk, hoverWord, decorationColours, wordPoint, openFile, pickQuickItem, runFromPalette, setTheme, waitForWorkbench, webviewFrame } from './workbench.mjs';
@@ -13,6 +13,25 @@ function tintRgb(kind) {
   const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(',');
   const of = (prefix) => new Set(colors.filter((c) => /positive|negative/.test(c.id) && c.id.includes(prefix)).map((c) => rgb(c.defaults[kind])));
   return { warm: of('positive'), cool: of('negative') };
+}
+
+/** The last `n` lines of the newest extension-host window's Attention Inspector log, indented; '' when there is none. */
+function extensionLogTail(userData, n) {
+  const found = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else if (e.name === 'Attention Inspector.log') found.push(join(dir, e.name));
+    }
+  };
+  try {
+    walk(join(userData, 'logs'));
+  } catch {
+    return '';
+  }
+  const newest = found.map((f) => [f, statSync(f).mtimeMs]).sort((a, b) => b[1] - a[1])[0];
+  if (!newest) return '';
+  return readFileSync(newest[0], 'utf8').trimEnd().split('\n').slice(-n).map((l) => `         ${l.slice(0, 400)}`).join('\n');
 }
 
 export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsDir, explorerOnly = false }) {
@@ -26,6 +45,9 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
       } catch (e) {
         await page.screenshot({ path: join(shots, `FAIL-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`) }).catch(() => undefined);
         await page.keyboard.press('Escape').catch(() => undefined);
+        // What the extension logged (host and panel) is the first thing to read when a UI test fails in CI.
+        const tail = extensionLogTail(dev.profile.userData, 25);
+        if (e instanceof Error && tail) e.message += `\n       the extension's log, last lines:\n${tail}`;
         throw e;
       }
     });
