@@ -73,7 +73,7 @@ export class ProbsAnalysis extends Analysis {
       const T = this.tokens;
       const P = Math.min(T, maxCells);
       const rowOf = await this.headRows(layer, head);
-      return { cells: P, data: await mapInBlocks(T, P, (rows, out) => poolMapRows(T, P, rows, rowOf, out)) };
+      return { cells: P, data: await mapInBlocks(T, P, (rows, out, queries) => poolMapRows(T, P, rows, rowOf, out, queries)) };
     });
   }
 

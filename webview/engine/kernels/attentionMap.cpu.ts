@@ -33,11 +33,17 @@ export function validateMap(x: MapShape): { T: number; H: number; P: number } {
 /**
  * Signed max-|a| pooling of a causal T×T map into output rows [r0, r1) of P×P cells, from the map's rows: `row(i)`
  * gives a_i,j for j ≤ i. Shared by this twin and by analyses that hold full maps (probsAnalysis.ts).
+ * `queryRows` [i0, i1) limits the work to those rows of the map, so a cell row can be filled over several calls (in
+ * order): a cell row is cleared when its first map row is taken, and only then.
  */
-export function poolMapRows(T: number, P: number, [r0, r1]: [number, number], row: (i: number) => ArrayLike<number>, out: Float32Array): void {
-  out.fill(0, r0 * P, r1 * P);
+export function poolMapRows(T: number, P: number, [r0, r1]: [number, number], row: (i: number) => ArrayLike<number>, out: Float32Array, queryRows?: [number, number]): void {
+  const [q0, q1] = queryRows ?? [0, T];
   for (let r = r0; r < r1; r++) {
-    for (let i = Math.floor((r * T) / P); i < Math.floor(((r + 1) * T) / P); i++) {
+    const first = Math.floor((r * T) / P);
+    const lo = Math.max(first, q0);
+    const hi = Math.min(Math.floor(((r + 1) * T) / P), q1);
+    if (!queryRows || (lo === first && lo < hi)) out.fill(0, r * P, (r + 1) * P);
+    for (let i = lo; i < hi; i++) {
       const a = row(i);
       for (let c = 0; c < P; c++) {
         const j1 = Math.min(Math.floor(((c + 1) * T) / P), i + 1);
@@ -49,8 +55,11 @@ export function poolMapRows(T: number, P: number, [r0, r1]: [number, number], ro
   }
 }
 
-/** `cellRows` limits the work to output rows [r0, r1) of `out` (the rest is left as it is), so callers can split it. */
-export function attentionMapCpu(x: MapInput, cellRows?: [number, number], out?: Float32Array): Float32Array {
+/**
+ * `cellRows` limits the work to output rows [r0, r1) of `out` (the rest is left as it is), and `queryRows` to those
+ * rows of the map (see poolMapRows), so callers can split it.
+ */
+export function attentionMapCpu(x: MapInput, cellRows?: [number, number], out?: Float32Array, queryRows?: [number, number]): Float32Array {
   const { T, P } = validateMap(x);
   out ??= new Float32Array(P * P);
   const lam = lambdaRows(x.lambda, T);
@@ -65,6 +74,6 @@ export function attentionMapCpu(x: MapInput, cellRows?: [number, number], out?: 
       if (x.s2 >= 0) a[j] -= lam[i] * Math.exp(x2[j] - x.lse[x.s2 * T + i]);
     }
     return a;
-  }, out);
+  }, out, queryRows);
   return out;
 }
