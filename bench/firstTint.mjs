@@ -5,12 +5,12 @@
 // the default ("auto"), which picks wasm on this machine's software WebGPU adapter. Each run is a new code-server
 // and a new browser profile.
 //   node scripts/build.mjs && node bench/firstTint.mjs [runs]      (results in bench/results/first-tint.json)
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium } from '../test/browser/chromium.mjs';
 import { ROOT, startCodeServer, workbenchUrl } from '../scripts/codeServer.mjs';
-import { decorationColours, openFile, runFromPalette, waitForWorkbench } from '../test/e2e/workbench.mjs';
+import { decorationColours, openFile, runFromPalette, waitForWorkbench, extensionLog } from '../test/e2e/workbench.mjs';
 
 const runs = Number(process.argv[2] ?? 3);
 const SAMPLE = 'differential_attention.py';
@@ -34,18 +34,6 @@ async function pressAnalyze(page) {
   return t0;
 }
 
-/** The lines of the extension's output channel, from its log file under the user-data dir. */
-function extensionLog(userData) {
-  const found = [];
-  const walk = (dir) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(dir, e.name));
-      else if (e.name.endsWith('Attention Inspector.log')) found.push(join(dir, e.name));
-    }
-  };
-  walk(join(userData, 'logs'));
-  return found.flatMap((f) => readFileSync(f, 'utf8').split('\n')).filter(Boolean);
-}
 
 const points = [];
 for (let i = 0; i < runs; i++) {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchChromium } from '../test/browser/chromium.mjs';
 import { ROOT, startCodeServer, workbenchUrl } from '../scripts/codeServer.mjs';
-import { openFile, runFromPalette, waitForWorkbench } from '../test/e2e/workbench.mjs';
+import { openFile, runFromPalette, waitForWorkbench, extensionLog } from '../test/e2e/workbench.mjs';
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const SETTLE_MS = 30_000;
@@ -29,18 +29,6 @@ function sources() {
   return out.join('\n');
 }
 
-/** The extension's log lines, from the output channel's file. */
-function extensionLog(userData) {
-  const found = [];
-  const walk = (dir) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(dir, e.name));
-      else if (e.name.endsWith('Attention Inspector.log')) found.push(join(dir, e.name));
-    }
-  };
-  walk(join(userData, 'logs'));
-  return found.flatMap((f) => readFileSync(f, 'utf8').split('\n')).filter(Boolean);
-}
 
 const points = [];
 for (const T of sizes.length ? sizes : [2048, 8192]) {

@@ -2,10 +2,10 @@
 import { join } from 'node:path';
 import { launchChromium } from '../browser/chromium.mjs';
 import { ROOT, workbenchUrl } from '../../scripts/codeServer.mjs';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { explorerTests } from './explorer.mjs';
-import { canvasInk, hoverWord, decorationColours, wordPoint, openFile, pickQuickItem, runFromPalette, setTheme, waitForWorkbench, webviewFrame } from './workbench.mjs';
+import { canvasInk, hoverWord, decorationColours, extensionLogFiles, wordPoint, openFile, pickQuickItem, runFromPalette, setTheme, waitForWorkbench, webviewFrame } from './workbench.mjs';
 
 /** The RGB of our warm and cool tint levels in a theme kind, from the extension's contributed colour defaults. */
 function tintRgb(kind) {
@@ -17,21 +17,9 @@ function tintRgb(kind) {
 
 /** The last `n` lines of the newest extension-host window's Attention Inspector log, indented; '' when there is none. */
 function extensionLogTail(userData, n) {
-  const found = [];
-  const walk = (dir) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(dir, e.name));
-      else if (e.name === 'Attention Inspector.log') found.push(join(dir, e.name));
-    }
-  };
-  try {
-    walk(join(userData, 'logs'));
-  } catch {
-    return '';
-  }
-  const newest = found.map((f) => [f, statSync(f).mtimeMs]).sort((a, b) => b[1] - a[1])[0];
+  const newest = extensionLogFiles(userData).at(-1);
   if (!newest) return '';
-  return readFileSync(newest[0], 'utf8').trimEnd().split('\n').slice(-n).map((l) => `         ${l.slice(0, 400)}`).join('\n');
+  return readFileSync(newest, 'utf8').trimEnd().split('\n').slice(-n).map((l) => `         ${l.slice(0, 400)}`).join('\n');
 }
 
 export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsDir, explorerOnly = false }) {

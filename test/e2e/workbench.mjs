@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 // Small helpers for driving the VS Code workbench with Playwright.
 // The side panel is a webview view; the explorer is a webview panel in the editor area (its own iframe).
 export const webviewFrame = (page) => page.frameLocator('iframe.webview[src*="purpose=webviewView"]').frameLocator('iframe#active-frame');
@@ -121,4 +123,25 @@ export async function hoverWord(page, line, word) {
   await page.mouse.move(p.x - 30, p.y + 40);
   await page.mouse.move(p.x, p.y, { steps: 3 });
   await page.locator('.monaco-hover', { hasText: 'Attention Inspector' }).first().waitFor({ timeout: 60_000 });
+}
+
+/**
+ * The extension's output-channel log files under a code-server user-data dir, oldest first (one per extension-host
+ * window): the whole log, which the Output view shows only in part.
+ */
+export function extensionLogFiles(userData) {
+  const found = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else if (e.name === 'Attention Inspector.log') found.push(join(dir, e.name));
+    }
+  };
+  if (existsSync(join(userData, 'logs'))) walk(join(userData, 'logs'));
+  return found.sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
+}
+
+/** The lines of every extension log file under a user-data dir. */
+export function extensionLog(userData) {
+  return extensionLogFiles(userData).flatMap((f) => readFileSync(f, 'utf8').split('\n')).filter(Boolean);
 }
