@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { TextTokenizer } from '../../../src/core/tokenizer';
 import { diffV2Tiny, fusedTiny, gpt2Tiny, type TinyModel } from '../../fixtures/tinyModels';
-import { EXT_ID, api } from './harness';
+import { EXT_ID, api, untitledEditor } from './harness';
 
 const config = () => vscode.workspace.getConfiguration('attentionInspector');
 const G = vscode.ConfigurationTarget.Global;
@@ -68,7 +68,7 @@ suite('Bring your own model (ONNX folders rewritten by the extension, real engin
     assert.match(id ?? '', /^gpt2-tiny-[0-9a-f]{10}$/);
     gpt2Id = id!;
     assert.equal(a.inspector.snapshot().model, id);
-    const ed = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content: TEXT, language: 'python' }));
+    const ed = await untitledEditor(TEXT, 'python');
     await vscode.commands.executeCommand('attentionInspector.analyzeDocument');
     const snap = a.inspector.snapshot();
     assert.deepEqual(snap.session?.models, [id]);
@@ -94,7 +94,7 @@ suite('Bring your own model (ONNX folders rewritten by the extension, real engin
     const opened = await a.openModel(folder);
     assert.equal(opened.attention, 'diff-v2');
     await vscode.commands.executeCommand('attentionInspector.chooseModel', opened.id);
-    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content: TEXT, language: 'python' }));
+    await untitledEditor(TEXT, 'python');
     await vscode.commands.executeCommand('attentionInspector.analyzeDocument');
     const ref = v2.reference(ids);
     const q = ids.length - 1;
@@ -119,7 +119,7 @@ suite('Bring your own model (ONNX folders rewritten by the extension, real engin
     const alibi = gpt2Tiny({ vocab: 8192, d: 16, heads: 2, layers: 2, maxT: 128, seed: 47 }, { alibi: true });
     const opened = await a.openModel(writeFolder(root, 'alibi-tiny', alibi.onnx, alibi.config));
     await vscode.commands.executeCommand('attentionInspector.chooseModel', opened.id);
-    const ed = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content: TEXT, language: 'python' }));
+    const ed = await untitledEditor(TEXT, 'python');
     await vscode.commands.executeCommand('attentionInspector.analyzeDocument');
     assert.equal(a.inspector.snapshot().session?.tokens, ids.length);
     const off = TEXT.indexOf('print');

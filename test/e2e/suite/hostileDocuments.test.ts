@@ -16,7 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { TextTokenizer } from '../../../src/core/tokenizer';
 import type { AttentionInspectorApi } from '../../../src/extension';
-import { EXT_ID, api, sleep, until } from './harness';
+import { EXT_ID, api, sleep, untitledEditor, until } from './harness';
 
 const config = () => vscode.workspace.getConfiguration('attentionInspector');
 const G = vscode.ConfigurationTarget.Global;
@@ -94,15 +94,7 @@ function listFiles(dir: string, out = new Map<string, string>()): Map<string, st
   return out;
 }
 
-/** A new untitled document shown in an editor; the editor is checked to hold that document (a CI run once got another). */
-const untitled = async (content: string, language?: string) => {
-  for (let attempt = 0; ; attempt++) {
-    const doc = await vscode.workspace.openTextDocument({ content, language });
-    const ed = await vscode.window.showTextDocument(doc);
-    if (ed.document === doc) return ed; // (its text may differ from `content`: VS Code normalises line ends)
-    if (attempt === 2) throw new Error(`showTextDocument gave an editor for ${ed.document.uri.toString()}, not the new untitled document ${doc.uri.toString()}`);
-  }
-};
+const untitled = untitledEditor;
 const tmpFile = (name: string, content: string) => {
   const dir = mkdtempSync(join(tmpdir(), 'attn-hostile-'));
   writeFileSync(join(dir, name), content);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { AttentionInspectorApi } from '../../../src/extension';
-import { api, notes, sleep, until } from './harness';
+import { api, notes, sleep, untitledEditor, until } from './harness';
 
 const config = () => vscode.workspace.getConfiguration('attentionInspector');
 const G = vscode.ConfigurationTarget.Global;
@@ -396,7 +396,7 @@ suite('Editor inspector: bad input', () => {
   suiteTeardown(async () => {
     for (const k of ['backend', 'followCursor', 'maxTokens']) await config().update(k, undefined, G);
   });
-  const untitled = async (content: string) => vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ content }));
+  const untitled = (content: string) => untitledEditor(content);
 
   test('an empty document and a binary file are refused with a message that says why', async () => {
     const a = await api();
