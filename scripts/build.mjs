@@ -39,6 +39,8 @@ const products = [
     // ORT's build that loads its wasm glue and binary from ort.env.wasm.wasmPaths (our dist/ort) instead of inlining them.
     conditions: ['onnxruntime-web-use-extern-wasm'],
   },
+  // Inlined in the panel page's head by the host (src/panel/html.ts): starts the first model's files before webview.js loads.
+  { ...common, sourcemap: false, entryPoints: ['webview/early.ts'], outfile: 'dist/early.js', platform: 'browser', format: 'iife', target: 'es2022' },
   // The explorer (a webview panel in the editor area): it draws what the side panel's analyses answer, no runtime.
   { ...common, entryPoints: ['webview/explorer/main.ts'], outfile: 'dist/explorer.js', platform: 'browser', format: 'esm', target: 'es2022' },
 ];
@@ -77,7 +79,7 @@ async function writeGenerated() {
 async function buildProduct(p) {
   const r = await esbuild.build({ ...p, metafile: true });
   mkdirSync(join(root, 'out/meta'), { recursive: true });
-  writeFileSync(join(root, 'out/meta', p.outfile.replace(/^dist\//, '').replace(/\.js$/, '.json')), JSON.stringify(r.metafile));
+  writeFileSync(join(root, 'out/meta', p.outfile.replace(/^dist\//, '').replace(/\//g, '-').replace(/\.js$/, '.json')), JSON.stringify(r.metafile));
   const { problems, report } = checkBundles(r.metafile, budget);
   console.log(`[build] ${report.join('\n[build] ')}`);
   return problems;

@@ -3,14 +3,12 @@
  * keeps one engine per model and backend, runs the newest request (older ones are cancelled by the engine), and
  * sends rows back as compact typed arrays.
  */
-import { parseManifest, type Manifest } from '../src/core/manifest';
+import { BUNDLED_GRAPH as BUNDLED_ONNX, parseManifest, type Manifest } from '../src/core/manifest';
 import type { AnalysisInfo, AnalysisQuery, Backend, ModelLoadResult, RowsPayload, TensorPayload } from '../src/core/protocol';
 import { AttentionEngine, type Analysis, type ChunkProgress } from './engine/engine';
 import { ortReady } from './engine/ortRuntime';
+import { loadFile, takeEarly } from './fileCache';
 import { mark } from './startTimeline';
-
-/** The graph's name in every bundled package (the build writes them so; a manifest naming another is still obeyed). */
-const BUNDLED_ONNX = 'model.onnx';
 
 export class AnalysisController {
   private readonly engines = new Map<string, Promise<AttentionEngine>>();
@@ -73,26 +71,41 @@ export class AnalysisController {
     mark('model fetch');
     // The bundled packages name their graph model.onnx: it is fetched beside the manifest rather than after it (the
     // manifest's round trip through the workbench took 0.2 s of a fresh window's first tint), and dropped if the
-    // manifest names another file.
+    // manifest names another file. The page's head may have started both already (early.ts); an early load that
+    // failed is tried again here, so that the error names the model.
+    let graphEarly = false;
+    const load = (file: string, signal?: AbortSignal) => {
+      const url = base + file;
+      const fresh = () => loadFile(url, (why) => new Error(`model "${model}": ${file} could not be loaded (${why})`), undefined, signal);
+      const early = takeEarly(url);
+      if (early && file !== 'manifest.json') graphEarly = true;
+      return early?.catch(fresh) ?? fresh();
+    };
     const guess = new AbortController();
-    const early = fetch(base + BUNDLED_ONNX, { signal: guess.signal });
+    const early = load(BUNDLED_ONNX, guess.signal);
     early.catch(() => undefined);
     let manifest: Manifest;
+    let sources: string;
     try {
-      const mr = await fetch(`${base}manifest.json`);
-      if (!mr.ok) throw new Error(`model "${model}": manifest.json could not be loaded (HTTP ${mr.status})`);
-      const parsed = parseManifest(await mr.json(), `${model}/manifest.json`);
+      const mf = await load('manifest.json');
+      let json: unknown;
+      try {
+        json = JSON.parse(new TextDecoder().decode(mf.bytes));
+      } catch (e) {
+        throw new Error(`model "${model}": manifest.json is not JSON (${e instanceof Error ? e.message : String(e)})`);
+      }
+      const parsed = parseManifest(json, `${model}/manifest.json`);
       if (!parsed.ok) throw new Error(parsed.errors.join('; '));
       manifest = parsed.manifest;
+      sources = mf.source;
     } catch (e) {
       guess.abort();
       throw e;
     }
     if (manifest.files.onnx !== BUNDLED_ONNX) guess.abort();
-    const or = manifest.files.onnx === BUNDLED_ONNX ? await early : await fetch(base + manifest.files.onnx);
-    if (!or.ok) throw new Error(`model "${model}": ${manifest.files.onnx} could not be loaded (HTTP ${or.status})`);
-    const bytes = new Uint8Array(await or.arrayBuffer());
-    mark('model fetched');
+    const graph = await (manifest.files.onnx === BUNDLED_ONNX ? early : load(manifest.files.onnx));
+    const bytes = graph.bytes;
+    mark(`model fetched (graph from the ${graph.source}${graphEarly ? ', its load started in the page\'s head' : ''}, manifest from the ${sources})`);
     return { manifest, bytes, fetchMs: performance.now() - t0 };
   }
 

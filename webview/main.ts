@@ -11,6 +11,7 @@ import { InspectorView } from './views/inspectorView';
 import { renderRuntimeView, type RuntimeViewState } from './views/runtimeView';
 import { vscodeApi } from './vscodeApi';
 import { mark, startTimeline } from './startTimeline';
+import { dropEarly, openFileCache } from './fileCache';
 
 mark('script');
 
@@ -25,6 +26,7 @@ const body = document.body.dataset;
 const ortBase = body.ortBase ?? '';
 const probeUrl = body.probe ?? '';
 const missingFiles = safeJsonArray(body.missing);
+openFileCache(body.fileStamp || undefined);
 // Layer statistics on wasm run ORT's kernels on a small graph the build writes beside the probe (dist/stats-*.onnx).
 const statsGraphs = new Map<string, Promise<Uint8Array>>();
 AttentionEngine.statsGraphs = (kind) => {
@@ -127,7 +129,7 @@ async function runtimeFor(preference: BackendPreference): Promise<Capabilities> 
   const caps = await detectCapabilities(preference, timings);
   const t1 = performance.now();
   const first = await configureOrt(ortBase);
-  if (first) log('info', `runtime configured: adapter check ${Math.round(t1 - t0)} ms, ONNX Runtime's files checked in ${Math.round(performance.now() - t1)} ms`);
+  if (first) log('info', `runtime configured: adapter check ${Math.round(t1 - t0)} ms`);
   return caps;
 }
 
@@ -197,6 +199,7 @@ async function handle(msg: ToWebview): Promise<void> {
             send({ method: 'analysis/progress', id: msg.id, done: p.done, total: p.total });
           }
         });
+        dropEarly();
         log('info', `analysis ${msg.id}: ${result.tokens} tokens with ${result.model} on ${result.backend} (${result.backend === caps.backend ? caps.backendReason : 'ONNX Runtime fell back from WebGPU'}) in ${Math.round(result.runMs)} ms`);
         if (result.backend === 'webgpu') timeAdapterSoon(caps);
         mark('forward done');
@@ -288,7 +291,7 @@ function warmRuntime(backend: Backend): Promise<void> {
       });
       const b = await binaryLoad(backend);
       const ms = (a: number, z: number) => Math.round(z - a);
-      const how = b ? `its binary ${(b.fetchedBytes / 2 ** 20).toFixed(1)} MB fetched in ${ms(0, b.fetchMs)} ms and inflated to ${(b.bytes / 2 ** 20).toFixed(1)} MB in ${ms(0, b.inflateMs)} ms; ` : '';
+      const how = !b ? '' : b.source === 'cache' ? `its binary ${(b.bytes / 2 ** 20).toFixed(1)} MB read from the panel's cache in ${ms(0, b.fetchMs)} ms; ` : `its binary ${(b.fetchedBytes / 2 ** 20).toFixed(1)} MB fetched in ${ms(0, b.fetchMs)} ms and inflated to ${(b.bytes / 2 ** 20).toFixed(1)} MB in ${ms(0, b.inflateMs)} ms; `;
       log('info', `ONNX Runtime (${backend}) loaded and compiled in ${ms(t0, performance.now())} ms, before any model needed it: ${how}files ready after ${ms(t0, t1)} ms, waited ${ms(t1, t2)} ms for the model lane, ORT started and the probe ${Number.isNaN(probeError) ? 'session created' : 'run'} in ${ms(t2, performance.now())} ms${Number.isNaN(probeError) ? '' : ` (its largest difference from the reference ${probeError.toExponential(1)})`}`);
     })();
     p.catch((e) => {

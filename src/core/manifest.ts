@@ -276,3 +276,6 @@ export function expectedOutputNames(m: Manifest): string[] {
   }
   return names;
 }
+
+/** The graph's file name in every bundled package (the build stages them so; a manifest naming another is obeyed). */
+export const BUNDLED_GRAPH = 'model.onnx';

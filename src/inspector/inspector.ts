@@ -84,6 +84,7 @@ export class Inspector implements vscode.Disposable {
     this.aggregation = agg === 'word' || agg === 'line' ? agg : 'token';
     const m = cfg().get<string>('model', 'twin-diff');
     this.model = isBundled(m) ? m : 'twin-diff';
+    panel.firstModel = () => this.model;
     this.subs.push(
       vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)),
       vscode.workspace.onDidCloseTextDocument((d) => {

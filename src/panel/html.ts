@@ -14,7 +14,18 @@ export interface PanelHtmlInput {
   backendPreference?: string;
   /** Timings of wasm against WebGPU the host remembers for this machine (BackendTiming[]). */
   backendTimings?: unknown[];
+  /**
+   * The script that starts the first model's files (listed here) in the page's head (dist/early.js, inlined with the
+   * page's nonce). A fresh window's panel script starts 0.2–1.2 s after its page; these files start downloading, or
+   * come from the cache (webview/fileCache.ts), while the script is still on its way.
+   */
+  early?: { script: string; files: string[] };
+  /** Names the Cache Storage of the panel's large files (sizes and times of the installed files); none: no cache. */
+  fileStamp?: string;
 }
+
+/** The page's early script in dist/ (built from webview/early.ts). */
+export const EARLY_SCRIPT = 'early.js';
 
 const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
@@ -30,11 +41,21 @@ export function explorerHtml(input: { cspSource: string; scriptUri: string; styl
  * ('wasm-unsafe-eval', not 'unsafe-eval'), and fetch / dynamic import / workers only from the webview source.
  */
 export function panelHtml(input: PanelHtmlInput): string {
-  const data = `data-ort-base="${escapeAttr(input.ortBaseUri)}" data-probe="${escapeAttr(input.probeUri)}" data-models="${escapeAttr(input.modelsUri)}" data-missing="${escapeAttr(JSON.stringify(input.missingFiles))}" data-backend="${escapeAttr(input.backendPreference ?? 'auto')}" data-backend-timings="${escapeAttr(JSON.stringify(input.backendTimings ?? []))}"`;
-  return page(input.cspSource, input.styleUri, input.scriptUri, 'Attention Inspector', data, '<main id="app" aria-live="polite"><p class="muted">Starting…</p></main>');
+  const stamp = `data-file-stamp="${escapeAttr(input.fileStamp ?? '')}"`;
+  const data = `data-ort-base="${escapeAttr(input.ortBaseUri)}" data-probe="${escapeAttr(input.probeUri)}" data-models="${escapeAttr(input.modelsUri)}" data-missing="${escapeAttr(JSON.stringify(input.missingFiles))}" data-backend="${escapeAttr(input.backendPreference ?? 'auto')}" data-backend-timings="${escapeAttr(JSON.stringify(input.backendTimings ?? []))}" ${stamp}`;
+  // The early script runs before the body exists: it gets what it needs on its own element. (It comes before the
+  // stylesheet: a script after a pending stylesheet waits for it.) Nothing early when files are missing: the panel
+  // then only says which.
+  const early = input.early && !input.missingFiles.length ? { attrs: `${stamp} data-files="${escapeAttr(JSON.stringify(input.early.files))}"`, script: input.early.script } : undefined;
+  return page(input.cspSource, input.styleUri, input.scriptUri, 'Attention Inspector', data, '<main id="app" aria-live="polite"><p class="muted">Starting…</p></main>', early);
 }
 
-function page(cspSource: string, styleUri: string, scriptUri: string, title: string, bodyData: string, main: string): string {
+/** A script's text made safe inside <script>…</script> (a "</script" or "<!--" in its strings would end or change the element). */
+export function inlineScript(js: string): string {
+  return js.replace(/<(\/script|!--)/gi, '\\x3C$1');
+}
+
+function page(cspSource: string, styleUri: string, scriptUri: string, title: string, bodyData: string, main: string, early?: { attrs: string; script: string }): string {
   const nonce = randomBytes(16).toString('base64');
   const csp = [
     "default-src 'none'",
@@ -51,7 +72,7 @@ function page(cspSource: string, styleUri: string, scriptUri: string, title: str
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link href="${escapeAttr(styleUri)}" rel="stylesheet">
+${early ? `<script nonce="${nonce}" ${early.attrs}>${inlineScript(early.script)}</script>\n` : ''}<link href="${escapeAttr(styleUri)}" rel="stylesheet">
 <title>${title}</title>
 </head>
 <body${bodyData ? ' ' + bodyData : ''}>

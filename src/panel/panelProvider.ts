@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import { BUNDLED_GRAPH } from '../core/manifest';
 import { ORT_DIR, ORT_RUNTIME_FILES } from '../core/ortFiles';
 import { PROBE_FILE } from '../core/probe';
 import { STATS_FILES } from '../core/statsFiles';
@@ -22,7 +24,7 @@ import {
   type ToWebview,
 } from '../core/protocol';
 import { Deferred } from './deferred';
-import { panelHtml } from './html';
+import { EARLY_SCRIPT, panelHtml } from './html';
 
 /** globalState key of this machine's timings of wasm against WebGPU (BackendTiming[], newest first). */
 const TIMINGS_KEY = 'attentionInspector.backendTimings';
@@ -76,6 +78,9 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     this.disposables.push(this.onDidChangeCapabilitiesEmitter, this.onDidSelectHeadEmitter, this.onDidFocusTokenEmitter, this.onDidResetEmitter, this.onDidRequestExplorerEmitter);
   }
 
+  /** The bundled model the panel will most likely run first (the inspector's choice): the page's head starts its files. */
+  firstModel: () => string | undefined = () => undefined;
+
   /** The timings this machine remembers, each checked (globalState may hold anything an older version wrote). */
   private backendTimings(): BackendTiming[] {
     const v = this.memory?.get<unknown>(TIMINGS_KEY);
@@ -110,6 +115,8 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
       missingFiles: missing,
       backendPreference: backendPreference(),
       backendTimings: this.backendTimings(),
+      early: this.earlyLoads(uri),
+      fileStamp: this.fileStamp(),
     });
     const subs: vscode.Disposable[] = [];
     subs.push(view.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)));
@@ -120,6 +127,47 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
         this.resetConnection('the Attention Inspector panel was closed');
       }),
     );
+  }
+
+  /**
+   * The page's early script and what it loads: the first model's manifest and graph, where it is a bundled package
+   * staged under dist/models with the graph name the panel fetches beside the manifest (AnalysisController.fetchBundled
+   * takes these two loads over). None when dist/early.js is missing (the panel then fetches the files itself).
+   */
+  private earlyLoads(uri: (...p: string[]) => string): { script: string; files: string[] } | undefined {
+    const m = this.firstModel();
+    if (!m || this.uploads(m) || !/^[\w.-]+$/.test(m)) return undefined;
+    const at = (...p: string[]) => vscode.Uri.joinPath(this.extensionUri, ...p).fsPath;
+    if (!fs.existsSync(at('dist', 'models', m, BUNDLED_GRAPH))) return undefined;
+    let script: string;
+    try {
+      script = fs.readFileSync(at('dist', EARLY_SCRIPT), 'utf8');
+    } catch {
+      return undefined;
+    }
+    return { script, files: [uri('dist', 'models', m, 'manifest.json'), uri('dist', 'models', m, BUNDLED_GRAPH)] };
+  }
+
+  /**
+   * The stamp of the files the panel may keep in its cache (ORT's and the bundled models'): their names, sizes and
+   * modification times, so a rebuild or an update names a new cache. Undefined (no cache) when they cannot be read.
+   */
+  private fileStamp(): string | undefined {
+    try {
+      const dirs = [ORT_DIR, 'dist/models'].map((d) => vscode.Uri.joinPath(this.extensionUri, d).fsPath);
+      const parts: string[] = [];
+      for (const dir of dirs) {
+        for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+          if (!e.isFile()) continue;
+          const p = `${e.parentPath}/${e.name}`;
+          const st = fs.statSync(p);
+          parts.push(`${p}:${st.size}:${st.mtimeMs}`);
+        }
+      }
+      return createHash('sha256').update(parts.sort().join('\n')).digest('hex').slice(0, 16);
+    } catch {
+      return undefined;
+    }
   }
 
   private resetConnection(reason: string): void {

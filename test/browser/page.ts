@@ -26,6 +26,7 @@ import { detectCapabilities } from '../../webview/capabilities';
 import { timeBackends } from '../../webview/engine/backendTiming';
 import { STATS_FILES } from '../../src/core/statsFiles';
 import { adapterKey, chooseBackend } from '../../src/core/protocol';
+import { cachedFile, loadFile, openFileCache, takeEarly } from '../../webview/fileCache';
 import { binaryLoad, configureOrt, loadBinary, openSession, ort, ortFor, ortReady } from '../../webview/engine/ortRuntime';
 import { runProbe } from '../../webview/engine/probe';
 import { ORT_GLUE } from '../../src/core/ortFiles';
@@ -153,9 +154,14 @@ it('the WGSL kernel rejects a query outside the sequence before touching the GPU
   assert(/query 5 is outside 0\.\.1/.test(msg), `message: ${msg}`);
 });
 
-it('a missing ORT file is named in the error', ['webgpu', 'nogpu'], async () => {
-  const msg = await errorText(() => configureOrt('/no-such-folder/'));
-  assert(msg.includes('ort-wasm-simd-threaded.asyncify.mjs') && msg.includes('404'), `message: ${msg}`);
+it('a missing ORT file is named in the error, and ORT works again once pointed at its files', ['webgpu', 'nogpu'], async () => {
+  await configureOrt('/no-such-folder/');
+  const msg = await errorText(() => ortReady('wasm'));
+  // Whichever of the glue's import and the binary's fetch fails first names its file.
+  assert(/ONNX Runtime file ort-wasm-simd-threaded\.(mjs|wasm\.gz) could not be loaded from the extension/.test(msg) && msg.includes('Reinstall'), `message: ${msg}`);
+  // (Only the wasm build: a later test needs the WebGPU build not started yet.)
+  await configureOrt('/dist/ort/');
+  assert((await ortReady('wasm')) !== undefined, 'ORT is ready again from dist/ort');
 });
 
 it('ORT\'s gzipped binary inflates in the page to the package\'s .wasm; a missing one is named with its HTTP status', ['nogpu'], async () => {
@@ -169,6 +175,45 @@ it('ORT\'s gzipped binary inflates in the page to the package\'s .wasm; a missin
   const msg = await errorText(() => loadBinary('/no-such-folder/ort-wasm-simd-threaded.wasm.gz', 'ort-wasm-simd-threaded.wasm.gz'));
   assert(msg.includes('ort-wasm-simd-threaded.wasm.gz') && msg.includes('404') && msg.includes('Reinstall'), `message: ${msg}`);
   note = `fetched ${(load.fetchedBytes / 2 ** 20).toFixed(1)} MB, inflated to ${(bytes.byteLength / 2 ** 20).toFixed(1)} MB in ${Math.round(load.inflateMs)} ms`;
+});
+
+it('the panel\'s file cache: a file fetched once is read from Cache Storage after, byte for byte (ORT\'s binary kept inflated); a new stamp starts a new cache and deletes the old; no stamp, no cache; a load the head started is taken once', ['nogpu'], async () => {
+  const cached = async (stamp: string) => (await caches.keys()).includes(`attention-inspector-files-${stamp}`);
+  const kept = async (url: string) => {
+    for (let i = 0; i < 100 && !(await cachedFile(url)); i++) await new Promise((r) => setTimeout(r, 20));
+  };
+  const url = '/dist/probe.onnx';
+  const onDisk = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const fail = (why: string) => new Error(`probe: ${why}`);
+  const same = (a: Uint8Array, b: Uint8Array) => a.byteLength === b.byteLength && a.every((v, i) => v === b[i]);
+  openFileCache(undefined);
+  assert((await loadFile(url, fail)).source === 'network' && (await loadFile(url, fail)).source === 'network', 'no stamp: every load is a download');
+  openFileCache('browser-test-1');
+  const first = await loadFile(url, fail);
+  assert(first.source === 'network' && same(first.bytes, onDisk), `first load: ${first.source}`);
+  await kept(url);
+  const second = await loadFile(url, fail);
+  assert(second.source === 'cache' && same(second.bytes, onDisk), `second load: ${second.source}, ${second.bytes.byteLength} bytes`);
+  // ORT's binary: kept as inflated, so a cached load hands ORT the same bytes without inflating.
+  const gz = '/dist/ort/ort-wasm-simd-threaded.wasm.gz';
+  const a = await loadBinary(gz, 'ort-wasm-simd-threaded.wasm.gz');
+  await kept(gz);
+  const b = await loadBinary(gz, 'ort-wasm-simd-threaded.wasm.gz');
+  assert(a.load.source === 'network' && b.load.source === 'cache' && b.load.fetchedBytes === 0 && same(a.bytes, b.bytes), `binary: ${a.load.source} then ${b.load.source}`);
+  // A missing file is named, and nothing is cached for it.
+  const msg = await errorText(() => loadFile('/no-such-file.onnx', fail));
+  assert(/probe: HTTP 404$/.test(msg), `message: ${msg}`);
+  assert((await cachedFile('/no-such-file.onnx')) === undefined, 'a failed load is not cached');
+  // The host's stamp changed (a rebuild or an update): a new cache, and the old one is gone.
+  openFileCache('browser-test-2');
+  assert((await loadFile(url, fail)).source === 'network', 'a new stamp downloads again');
+  assert(!(await cached('browser-test-1')) && (await cached('browser-test-2')), `caches: ${(await caches.keys()).join(', ')}`);
+  // What the page's head started is handed over once.
+  const early = loadFile(url, fail);
+  window.attentionInspectorEarly = new Map([[url, early]]);
+  assert(takeEarly(url) === early && takeEarly(url) === undefined, 'taken once');
+  await caches.delete('attention-inspector-files-browser-test-2');
+  openFileCache(undefined);
 });
 
 it('a build whose binary is missing fails with the file named, and works once ORT points at the right folder', ['nogpu'], async () => {

@@ -5,7 +5,7 @@ import { ROOT, workbenchUrl } from '../../scripts/codeServer.mjs';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { explorerTests } from './explorer.mjs';
-import { canvasInk, hoverWord, decorationColours, extensionLogFiles, wordPoint, openFile, pickQuickItem, runFromPalette, setTheme, waitForWorkbench, webviewFrame } from './workbench.mjs';
+import { canvasInk, hoverWord, decorationColours, extensionLog, extensionLogFiles, wordPoint, openFile, pickQuickItem, runFromPalette, setTheme, waitForWorkbench, webviewFrame } from './workbench.mjs';
 
 /** The RGB of our warm and cool tint levels in a theme kind, from the extension's contributed colour defaults. */
 function tintRgb(kind) {
@@ -21,6 +21,11 @@ function extensionLogTail(userData, n) {
   if (!newest) return '';
   return readFileSync(newest, 'utf8').trimEnd().split('\n').slice(-n).map((l) => `         ${l.slice(0, 400)}`).join('\n');
 }
+
+/** The panel start timelines logged so far (one per page, written with its first analysis), oldest first. */
+const startTimelines = (userData) => extensionLog(userData).filter((l) => l.includes("the panel's start, ms since its page began"));
+/** A timeline's network entries: [file, start, end] in the page's clock (last two path segments, as logged). */
+const timelineFiles = (line) => [...(line.split('files (start–end): ')[1] ?? '').matchAll(/([^\s,]+) (\d+)–(\d+)/g)].map((m) => [m[1], Number(m[2]), Number(m[3])]);
 
 export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsDir, explorerOnly = false }) {
   const context = await launchChromium();
@@ -89,6 +94,16 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
     await page.screenshot({ path: join(shots, 'log-dark.png') });
   });
   await inspectorTests(page, check, shots, 'dark', modelsDir);
+  await check("the panel's page head ran its inline early script (allowed by the CSP's nonce) before the panel's script had arrived, and the model's graph came from its load, downloaded at most once", async () => {
+    const line = startTimelines(dev.profile.userData)[0];
+    if (!line) throw new Error('no panel start timeline in the log');
+    const early = /early script (\d+)/.exec(line);
+    const script = timelineFiles(line).find(([f]) => f === 'dist/webview.js');
+    if (!early || !script || !(Number(early[1]) < script[2])) throw new Error(`the early script should have run before webview.js arrived: ${line}`);
+    if (!line.includes("its load started in the page's head")) throw new Error(`the model's graph should come from the load the page's head started: ${line}`);
+    // (The first page of this window may have been replaced by another already: the graph then comes from the cache.)
+    if (timelineFiles(line).filter(([f]) => f === 'twin-diff/model.onnx').length > 1) throw new Error(`the graph was downloaded twice: ${line}`);
+  });
   await explorerTests(page, check, shots);
   /** Switches theme, analyses, hovers, and checks the tints are that theme kind's contributed colours. */
   const inTheme = async (theme, kind, shot) => {
@@ -111,9 +126,21 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
     await page.keyboard.press('Escape');
   });
   await check('opened as `npm start` opens it (the samples folder, analyzeOnOpen in its settings), the sample shows an analysis', async () => {
+    const timelinesBefore = startTimelines(dev.profile.userData).length;
     await page.goto(workbenchUrl(dev.url, { folder: join(ROOT, 'samples'), extensionDevelopmentPath: ROOT, openFile: join(ROOT, 'samples/long_range.py') }));
     await waitForWorkbench(page);
     await statusTokens(page, 'twin-diff');
+    // A new window in the same browser: the panel read the model and ORT's binary from the cache the first window
+    // filled (the same build, so the same stamp), and downloaded neither.
+    // (Polled: the panel's log lines reach the host's log file beside the analysis, not before it.)
+    for (const end = Date.now() + 30_000; ; await page.waitForTimeout(250)) {
+      const lines = startTimelines(dev.profile.userData);
+      const line = lines.length > timelinesBefore ? lines.at(-1) ?? '' : '';
+      const fromCache = line.includes('graph from the cache') && line.includes('manifest from the cache') && !timelineFiles(line).some(([f]) => /model\.onnx|\.wasm\.gz/.test(f));
+      const binary = extensionLog(dev.profile.userData).some((l) => /its binary [\d.]+ MB read from the panel's cache/.test(l));
+      if (fromCache && binary) break;
+      if (Date.now() > end) throw new Error(`the second window's panel should read the graph and ORT's binary from the cache (binary from the cache: ${binary}): ${line}`);
+    }
     const frame = webviewFrame(page);
     await frame.locator('[data-testid=source]', { hasText: 'long_range.py' }).waitFor({ timeout: 60_000 });
     await frame.locator('[data-testid=focus]', { hasText: '#' }).waitFor({ timeout: 30_000 });

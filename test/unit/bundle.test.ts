@@ -66,12 +66,17 @@ const metafiles = () => readdirSync('out/meta').map((f) => ({ f, meta: JSON.pars
 
 test('bundle budgets: the bundles the build just wrote fit, and zod arrives without its locales', () => {
   const metas = metafiles();
-  assert.deepEqual(metas.map((m) => m.f).sort(), ['explorer.json', 'extension.json', 'extensionCore.json', 'openModelWorker.json', 'tokenizeWorker.json', 'webview.json']);
+  assert.deepEqual(metas.map((m) => m.f).sort(), ['early.json', 'explorer.json', 'extension.json', 'extensionCore.json', 'openModelWorker.json', 'tokenizeWorker.json', 'webview.json']);
   for (const { f, meta } of metas) {
     assert.deepEqual(checkBundles(meta, BUDGETS.development).problems, [], f);
     const locales = Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs)).filter((i) => /zod\/v4\/locales\/(?!en\.js)/.test(i));
     assert.deepEqual(locales, [], `${f}: zod locales bundled (import * as z from 'zod', not { z })`);
   }
+  // The early script is inlined into every panel page by the host: it must stay a few kilobytes (unminified here),
+  // with nothing of ORT, zod or the engine in it.
+  const early = Object.values(metas.find((m) => m.f === 'early.json')!.meta.outputs)[0];
+  assert.ok(early.bytes < 4096, `dist/early.js is ${early.bytes} bytes`);
+  assert.deepEqual(Object.keys(early.inputs).sort(), ['webview/early.ts', 'webview/fileCache.ts']);
 });
 
 test('bundle budgets: a 450 KB surprise fails the check, naming the file, its package and the bundle', async () => {

@@ -52,3 +52,24 @@ test('the remembered backend timings reach the panel as an escaped JSON attribut
   assert.deepEqual(JSON.parse(attr.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&amp;/g, '&')), [timing]);
   assert.match(panelHtml(input), /data-backend-timings="\[\]"/);
 });
+
+test('the early script is inlined in the head with the nonce, before the stylesheet, with its files and the cache stamp escaped; none without it or with files missing', () => {
+  const files = ['https://x/dist/models/twin-diff/manifest.json', 'https://x/dist/models/twin-diff/model.onnx?a="1"&b'];
+  const withEarly = { ...input, missingFiles: [], early: { script: 'window.x = "</script><!-- ok";', files }, fileStamp: 'ab"c', backendPreference: 'wasm' };
+  const html = panelHtml(withEarly);
+  const nonce = csp(html).get('script-src')?.[0].slice(7, -1);
+  const m = /<script nonce="([^"]+)" ([^>]*)>([^]*?)<\/script>/.exec(html);
+  assert.ok(m, 'an inline script');
+  assert.equal(m[1], nonce, 'it carries the page nonce (the CSP allows no other inline script)');
+  const attrs = new Map([...m[2].matchAll(/(data-[\w-]+)="([^"]*)"/g)].map((a) => [a[1], a[2].replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&amp;/g, '&')]));
+  assert.deepEqual(JSON.parse(attrs.get('data-files')!), files);
+  assert.equal(attrs.get('data-file-stamp'), 'ab"c');
+  // "</script" and "<!--" inside the script's strings would end or change the element: written as \x3C, which JS reads as "<".
+  assert.equal(m[3], 'window.x = "\\x3C/script>\\x3C!-- ok";');
+  assert.equal(Function(`let window = {}; ${m[3]} return window.x;`)(), '</script><!-- ok');
+  assert.ok(html.indexOf(m[0]) < html.indexOf('rel="stylesheet"'), 'before the stylesheet (a script after a pending stylesheet waits for it)');
+  assert.match(html, /<body[^>]* data-file-stamp="ab&quot;c"/);
+  const scripts = (h: string) => (h.match(/<script/g) ?? []).length;
+  assert.equal(scripts(panelHtml(input)), 1, 'only the panel script without an early one');
+  assert.equal(scripts(panelHtml({ ...withEarly, missingFiles: ['dist/ort/x.mjs'] })), 1, 'no early loads when the host found files missing');
+});

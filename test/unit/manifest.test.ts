@@ -43,7 +43,7 @@ test('the packaged .vsix holds what runs and nothing else (.vscodeignore)', () =
   // README.md is not in this list: npm run package hands vsce the packaged README (see test/unit/vsix.test.ts).
   const out = execFileSync(process.execPath, [join(root, 'node_modules/@vscode/vsce/vsce'), 'ls', '--no-dependencies'], { cwd: root, encoding: 'utf8' });
   const files = out.split('\n').map((l) => l.trim()).filter(Boolean);
-  for (const need of ['package.json', 'LICENSE', 'ThirdPartyNotices.txt', 'dist/models/index.json', 'dist/extension.js', 'dist/openModelWorker.js', 'dist/tokenizeWorker.js', 'dist/webview.js', 'dist/probe.onnx', ...ORT_RUNTIME_FILES.map((f) => `dist/ort/${f}`), 'media/panel.css', 'media/icon.svg', 'dist/extensionCore.js', 'media/walkthrough/analyze.md', 'samples/differential_attention.py']) {
+  for (const need of ['package.json', 'LICENSE', 'ThirdPartyNotices.txt', 'dist/models/index.json', 'dist/extension.js', 'dist/openModelWorker.js', 'dist/tokenizeWorker.js', 'dist/webview.js', 'dist/early.js', 'dist/probe.onnx', ...ORT_RUNTIME_FILES.map((f) => `dist/ort/${f}`), 'media/panel.css', 'media/icon.svg', 'dist/extensionCore.js', 'media/walkthrough/analyze.md', 'samples/differential_attention.py']) {
     assert.ok(files.includes(need), `${need} is packaged`);
   }
   for (const f of files) {

@@ -54,7 +54,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('.vsix: what runs, the notices, the changelog and the icon are in it; sources and the source model packages are not', () => {
-  for (const f of ['package.json', 'readme.md', 'changelog.md', 'LICENSE.txt', 'ThirdPartyNotices.txt', 'dist/extension.js', 'dist/openModelWorker.js', 'dist/webview.js', 'dist/explorer.js', 'media/explorer.css', 'dist/probe.onnx', ...Object.values(STATS_FILES).map((f) => `dist/${f}`), ...ORT_RUNTIME_FILES.map((f) => `dist/ort/${f}`), 'dist/models/index.json', 'media/panel.css', 'media/icon.svg', 'docs/DESIGN.md']) file(f);
+  for (const f of ['package.json', 'readme.md', 'changelog.md', 'LICENSE.txt', 'ThirdPartyNotices.txt', 'dist/extension.js', 'dist/openModelWorker.js', 'dist/webview.js', 'dist/early.js', 'dist/explorer.js', 'media/explorer.css', 'dist/probe.onnx', ...Object.values(STATS_FILES).map((f) => `dist/${f}`), ...ORT_RUNTIME_FILES.map((f) => `dist/ort/${f}`), 'dist/models/index.json', 'media/panel.css', 'media/icon.svg', 'docs/DESIGN.md']) file(f);
   for (const name of zip.keys()) {
     assert.ok(!/^extension\/(src|webview|test|scripts|training|bench|node_modules|out|\.tools)\//.test(name), `${name} should not be packaged`);
     assert.ok(!/^extension\/media\/models\/twin-/.test(name), `${name}: the source model packages are not shipped (dist/models is)`);

@@ -8,8 +8,11 @@
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
-import { ORT_BINARIES, ORT_GLUE, ORT_RUNTIME_FILES } from '../../src/core/ortFiles';
+import { ORT_BINARIES, ORT_GLUE } from '../../src/core/ortFiles';
 import type { Backend } from '../../src/core/protocol';
+import type { FileSource } from '../fileCache';
+import type { OrtModule } from './engine';
+import { glueUrl, loadOrtBinary } from './ortFilesLoad';
 import { mark } from '../startTimeline';
 
 export { ort, ortWasm };
@@ -22,52 +25,36 @@ export function ortFor(backend: Backend): typeof ort {
 let configured: { base: string; done: Promise<void> } | undefined;
 
 /**
- * Points ORT at its shipped files, after checking that its glue files (.mjs) are really served, so a missing one is
- * named. The binaries (.wasm.gz, 3.5 and 6.3 MB) are not fetched for the check: a webview's HEAD request reads the whole
- * file through the workbench (15 s for both on this machine, measured); the host checks that they are installed
- * (PanelProvider.missingRuntimeFiles) before the panel runs anything. Concurrent callers share one check.
- * Returns true to the caller that did the check.
+ * Points ORT at its shipped files. Nothing is fetched to check them here: a missing glue or binary is named when
+ * ortReady loads it (an HTTP status for the binary, the file for the glue), and the host checks that they are
+ * installed (PanelProvider.missingRuntimeFiles) before the panel runs anything. (Checking the glue files by HEAD
+ * requests first cost a fresh window 0.3–0.7 s before the binary's download could start, measured.)
+ * Returns true to the caller that configured this base first.
  */
 export async function configureOrt(baseUrl: string): Promise<boolean> {
   if (configured?.base === baseUrl) {
     await configured.done;
     return false;
   }
-  const done = (async () => {
-    for (const f of ORT_RUNTIME_FILES.filter((name) => name.endsWith('.mjs'))) {
-      let ok = false;
-      let detail = '';
-      try {
-        const r = await fetch(baseUrl + f, { method: 'HEAD' });
-        ok = r.ok;
-        detail = `HTTP ${r.status}`;
-      } catch (e) {
-        detail = e instanceof Error ? e.message : String(e);
-      }
-      if (!ok) throw new Error(`ONNX Runtime file ${f} could not be loaded from the extension (${detail}). Reinstall the extension or run "npm run build".`);
-    }
-    for (const o of [ort, ortWasm]) {
-      o.env.wasm.wasmPaths = baseUrl;
-      // Webviews are not cross-origin isolated: no SharedArrayBuffer, so wasm runs single-threaded.
-      o.env.wasm.numThreads = 1;
-      o.env.wasm.proxy = false;
-      o.env.logLevel = 'warning';
-    }
-  })();
-  configured = { base: baseUrl, done };
+  for (const o of [ort, ortWasm]) {
+    o.env.wasm.wasmPaths = baseUrl;
+    // Webviews are not cross-origin isolated: no SharedArrayBuffer, so wasm runs single-threaded.
+    o.env.wasm.numThreads = 1;
+    o.env.wasm.proxy = false;
+    o.env.logLevel = 'warning';
+  }
+  configured = { base: baseUrl, done: Promise.resolve() };
   binaries.clear();
   glues.clear();
-  done.catch(() => {
-    if (configured?.done === done) configured = undefined;
-  });
-  await done;
   return true;
 }
 
 /** How a build's binary arrived: what the first-tint figures are made of. */
 export interface BinaryLoad {
   file: string;
-  /** Bytes fetched (gzipped). */
+  /** Where the bytes came from: fetched (and inflated here), or the cache that an earlier window filled. */
+  source: FileSource;
+  /** Bytes fetched (gzipped; 0 from the cache). */
   fetchedBytes: number;
   /** Bytes handed to ORT (inflated). */
   bytes: number;
@@ -81,29 +68,11 @@ export interface BinaryLoad {
  */
 const binaries = new Map<typeof ort, Promise<BinaryLoad>>();
 
-/** Fetches a gzipped binary and inflates it; a server that already decoded it (no gzip magic) is taken as it is. */
+/** A build's binary: from the panel's file cache (inflated, as a window before this one kept it), else fetched and inflated. */
 export async function loadBinary(url: string, file: string): Promise<{ bytes: Uint8Array; load: BinaryLoad }> {
-  const t0 = performance.now();
-  let fetched: Uint8Array<ArrayBuffer>;
-  try {
-    const r = await fetch(url);
-    if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    fetched = new Uint8Array(await r.arrayBuffer());
-  } catch (e) {
-    throw new Error(`ONNX Runtime file ${file} could not be loaded from the extension (${e instanceof Error ? e.message : String(e)}). Reinstall the extension or run "npm run build".`);
-  }
-  const t1 = performance.now();
-  mark(`${file} fetched`);
-  let bytes = fetched;
-  if (fetched[0] === 0x1f && fetched[1] === 0x8b) {
-    if (typeof DecompressionStream === 'undefined') throw new Error('this webview cannot inflate ONNX Runtime\'s binary (no DecompressionStream): VS Code 1.60 or later is needed');
-    try {
-      bytes = new Uint8Array(await new Response(new Blob([fetched]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
-    } catch (e) {
-      throw new Error(`ONNX Runtime file ${file} is damaged (${e instanceof Error ? e.message : String(e)}). Reinstall the extension or run "npm run build".`);
-    }
-  }
-  return { bytes, load: { file, fetchedBytes: fetched.byteLength, bytes: bytes.byteLength, fetchMs: t1 - t0, inflateMs: performance.now() - t1 } };
+  const f = await loadOrtBinary(url, file);
+  mark(`${file} ${f.source === 'cache' ? 'read from the cache' : 'fetched'}`);
+  return { bytes: f.bytes, load: { file, source: f.source, fetchedBytes: f.fetchedBytes, bytes: f.bytes.byteLength, fetchMs: f.readMs, inflateMs: f.transformMs } };
 }
 
 /**
@@ -111,7 +80,7 @@ export async function loadBinary(url: string, file: string): Promise<{ bytes: Ui
  * ORT (env.wasm.wasmBinary), and its glue imported, once per build. configureOrt must have been called. Concurrent
  * callers share the fetches.
  */
-export async function ortReady(backend: Backend): Promise<typeof ort> {
+export async function ortReady(backend: Backend): Promise<OrtModule> {
   const o = ortFor(backend);
   const conf = configured;
   if (!conf) throw new Error('ONNX Runtime is not configured (configureOrt) before its first use');
@@ -142,20 +111,11 @@ export async function ortReady(backend: Backend): Promise<typeof ort> {
  */
 const glues = new Map<typeof ort, Promise<unknown>>();
 
-/** The glue's URL as ORT 1.30 forms it (so that both imports are one module): resolved, or joined when `base` is relative. */
-function glueUrl(file: string, base: string): string {
-  try {
-    return new URL(file, base).href;
-  } catch {
-    return `${base}${file}`;
-  }
-}
-
 function importGlue(o: typeof ort, base: string, backend: Backend): Promise<unknown> {
   let p = glues.get(o);
   if (!p) {
     const file = ORT_GLUE[backend];
-    const mine = import(/* @vite-ignore */ glueUrl(file, base)).then(
+    const mine = import(/* @vite-ignore */ glueUrl(base, backend)).then(
       (m: unknown) => {
         mark(`${file} imported`);
         return m;
@@ -181,13 +141,14 @@ export function binaryLoad(backend: Backend): Promise<BinaryLoad> | undefined {
 export interface OpenedSession {
   session: ort.InferenceSession;
   /** The ORT build the session belongs to: its tensors are the ones the session takes. */
-  ort: typeof ort;
+  ort: OrtModule;
   /** The backend ORT actually uses: WebGPU can fall back to wasm when its device cannot be created. */
   backend: Backend;
 }
 
 export async function openSession(model: Uint8Array, backend: Backend): Promise<OpenedSession> {
-  const session = await (await ortReady(backend)).InferenceSession.create(model, {
+  const o = await ortReady(backend);
+  const session = await o.InferenceSession.create(model, {
     executionProviders: backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
     graphOptimizationLevel: 'all',
   });
@@ -196,5 +157,5 @@ export async function openSession(model: Uint8Array, backend: Backend): Promise<
     const device = await Promise.resolve(ort.env.webgpu.device).catch(() => undefined);
     actual = device ? 'webgpu' : 'wasm';
   }
-  return { session, ort: ortFor(backend), backend: actual };
+  return { session, ort: o, backend: actual };
 }
