@@ -79,7 +79,7 @@ async function writeGenerated() {
 async function buildProduct(p) {
   const r = await esbuild.build({ ...p, metafile: true });
   mkdirSync(join(root, 'out/meta'), { recursive: true });
-  writeFileSync(join(root, 'out/meta', p.outfile.replace(/^dist\//, '').replace(/\//g, '-').replace(/\.js$/, '.json')), JSON.stringify(r.metafile));
+  writeFileSync(join(root, 'out/meta', p.outfile.replace(/^dist\//, '').replace(/\.js$/, '.json')), JSON.stringify(r.metafile));
   const { problems, report } = checkBundles(r.metafile, budget);
   console.log(`[build] ${report.join('\n[build] ')}`);
   return problems;

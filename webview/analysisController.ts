@@ -73,21 +73,19 @@ export class AnalysisController {
     // manifest's round trip through the workbench took 0.2 s of a fresh window's first tint), and dropped if the
     // manifest names another file. The page's head may have started both already (early.ts); an early load that
     // failed is tried again here, so that the error names the model.
-    let graphEarly = false;
     const load = (file: string, signal?: AbortSignal) => {
       const url = base + file;
       const fresh = () => loadFile(url, (why) => new Error(`model "${model}": ${file} could not be loaded (${why})`), undefined, signal);
       const early = takeEarly(url);
-      if (early && file !== 'manifest.json') graphEarly = true;
-      return early?.catch(fresh) ?? fresh();
+      return { loaded: early?.catch(fresh) ?? fresh(), early: !!early };
     };
     const guess = new AbortController();
-    const early = load(BUNDLED_ONNX, guess.signal);
-    early.catch(() => undefined);
+    const graphLoad = load(BUNDLED_ONNX, guess.signal);
+    graphLoad.loaded.catch(() => undefined);
     let manifest: Manifest;
-    let sources: string;
+    let manifestSource: string;
     try {
-      const mf = await load('manifest.json');
+      const mf = await load('manifest.json').loaded;
       let json: unknown;
       try {
         json = JSON.parse(new TextDecoder().decode(mf.bytes));
@@ -97,16 +95,16 @@ export class AnalysisController {
       const parsed = parseManifest(json, `${model}/manifest.json`);
       if (!parsed.ok) throw new Error(parsed.errors.join('; '));
       manifest = parsed.manifest;
-      sources = mf.source;
+      manifestSource = mf.source;
     } catch (e) {
       guess.abort();
       throw e;
     }
     if (manifest.files.onnx !== BUNDLED_ONNX) guess.abort();
-    const graph = await (manifest.files.onnx === BUNDLED_ONNX ? early : load(manifest.files.onnx));
-    const bytes = graph.bytes;
-    mark(`model fetched (graph from the ${graph.source}${graphEarly ? ', its load started in the page\'s head' : ''}, manifest from the ${sources})`);
-    return { manifest, bytes, fetchMs: performance.now() - t0 };
+    const graphFrom = manifest.files.onnx === BUNDLED_ONNX ? graphLoad : load(manifest.files.onnx);
+    const graph = await graphFrom.loaded;
+    mark(`model fetched (graph from the ${graph.source}${graphFrom.early ? ', its load started in the page\'s head' : ''}, manifest from the ${manifestSource})`);
+    return { manifest, bytes: graph.bytes, fetchMs: performance.now() - t0 };
   }
 
   /** Keeps a user's model package for its analyses; a package sent again under the same name replaces the old one. */

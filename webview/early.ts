@@ -7,8 +7,9 @@
  * Measured (bench/firstTint.mjs, alternating with the commit before): in a fresh browser profile this does not make
  * the first tint sooner on its own. In code-server the webview's downloads are served through the workbench's thread,
  * which the panel shares, so ORT's start (0.6–0.8 s of that thread) and the model's download take turns whichever
- * starts first; starting ORT's binary here before the model did not help either. It pays where the files come from
- * the cache (a new window), and once ORT runs off that thread.
+ * starts first; starting ORT's binary here before the model did not help either. In a new window (files from the
+ * cache) the model was ready before ORT there too, so no gain was measured in either case: it is kept for hosts whose
+ * webviews load files off the page's thread (desktop VS Code), which is not measured here.
  */
 import { loadFile, openFileCache, type LoadedFile } from './fileCache';
 

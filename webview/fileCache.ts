@@ -10,6 +10,8 @@
  * the panel takes those loads over (takeEarly) rather than fetching the same files again.
  */
 const PREFIX = 'attention-inspector-files-';
+// (Two builds open in one browser at once, a checkout and an installed copy, each delete the other's cache when a
+// panel starts: they cost each other downloads, never a wrong file.)
 
 let cache: Promise<Cache | undefined> = Promise.resolve(undefined);
 let openedFor: string | undefined;

@@ -128,7 +128,7 @@ async function runtimeFor(preference: BackendPreference): Promise<Capabilities> 
   const t0 = performance.now();
   const caps = await detectCapabilities(preference, timings);
   const t1 = performance.now();
-  const first = await configureOrt(ortBase);
+  const first = configureOrt(ortBase);
   if (first) log('info', `runtime configured: adapter check ${Math.round(t1 - t0)} ms`);
   return caps;
 }
@@ -264,6 +264,7 @@ function warmRuntime(backend: Backend): Promise<void> {
   if (!p) {
     p = (async () => {
       const t0 = performance.now();
+      configureOrt(ortBase);
       // ORT's binary is fetched and inflated outside the one-at-a-time lane, alongside the probe (and, soon, the
       // model's file): only starting ORT and creating sessions need the lane.
       const [bytes] = await Promise.all([
@@ -271,7 +272,7 @@ function warmRuntime(backend: Backend): Promise<void> {
           if (!resp.ok) throw new Error(`the probe model could not be loaded (HTTP ${resp.status})`);
           return new Uint8Array(await resp.arrayBuffer());
         }),
-        configureOrt(ortBase).then(() => ortReady(backend)),
+        ortReady(backend),
       ]);
       const t1 = performance.now();
       mark('ORT files ready');

@@ -51,7 +51,7 @@ export function panelHtml(input: PanelHtmlInput): string {
 }
 
 /** A script's text made safe inside <script>…</script> (a "</script" or "<!--" in its strings would end or change the element). */
-export function inlineScript(js: string): string {
+function inlineScript(js: string): string {
   return js.replace(/<(\/script|!--)/gi, '\\x3C$1');
 }
 

@@ -105,17 +105,18 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     const uri = (...p: string[]) => view.webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...p)).toString();
     const missing = this.missingRuntimeFiles();
     if (missing.length) this.log.error(`files missing from the extension: ${missing.join(', ')}`);
+    const modelsUri = uri('dist', 'models') + '/'; // staged by the build (src/analysis/bundledModels.ts)
     view.webview.html = panelHtml({
       cspSource: view.webview.cspSource,
       scriptUri: uri('dist', 'webview.js'),
       styleUri: uri('media', 'panel.css'),
       ortBaseUri: uri(ORT_DIR) + '/',
       probeUri: uri('dist', PROBE_FILE),
-      modelsUri: uri('dist', 'models') + '/', // staged by the build (src/analysis/bundledModels.ts)
+      modelsUri,
       missingFiles: missing,
       backendPreference: backendPreference(),
       backendTimings: this.backendTimings(),
-      early: this.earlyLoads(uri),
+      early: this.earlyLoads(modelsUri),
       fileStamp: this.fileStamp(),
     });
     const subs: vscode.Disposable[] = [];
@@ -131,10 +132,10 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
 
   /**
    * The page's early script and what it loads: the first model's manifest and graph, where it is a bundled package
-   * staged under dist/models with the graph name the panel fetches beside the manifest (AnalysisController.fetchBundled
-   * takes these two loads over). None when dist/early.js is missing (the panel then fetches the files itself).
+   * staged under dist/models, at the URLs AnalysisController.fetchBundled forms from the same `modelsUri` (it takes
+   * these two loads over). None when dist/early.js is missing (the panel then fetches the files itself).
    */
-  private earlyLoads(uri: (...p: string[]) => string): { script: string; files: string[] } | undefined {
+  private earlyLoads(modelsUri: string): { script: string; files: string[] } | undefined {
     const m = this.firstModel();
     if (!m || this.uploads(m) || !/^[\w.-]+$/.test(m)) return undefined;
     const at = (...p: string[]) => vscode.Uri.joinPath(this.extensionUri, ...p).fsPath;
@@ -145,7 +146,7 @@ export class PanelProvider implements vscode.WebviewViewProvider, vscode.Disposa
     } catch {
       return undefined;
     }
-    return { script, files: [uri('dist', 'models', m, 'manifest.json'), uri('dist', 'models', m, BUNDLED_GRAPH)] };
+    return { script, files: [`${modelsUri}${m}/manifest.json`, `${modelsUri}${m}/${BUNDLED_GRAPH}`] };
   }
 
   /**

@@ -22,8 +22,8 @@ function extensionLogTail(userData, n) {
   return readFileSync(newest, 'utf8').trimEnd().split('\n').slice(-n).map((l) => `         ${l.slice(0, 400)}`).join('\n');
 }
 
-/** The panel start timelines logged so far (one per page, written with its first analysis), oldest first. */
-const startTimelines = (userData) => extensionLog(userData).filter((l) => l.includes("the panel's start, ms since its page began"));
+/** The panel start timelines among log lines (one per page, written with its first analysis), oldest first. */
+const startTimelines = (lines) => lines.filter((l) => l.includes("the panel's start, ms since its page began"));
 /** A timeline's network entries: [file, start, end] in the page's clock (last two path segments, as logged). */
 const timelineFiles = (line) => [...(line.split('files (start–end): ')[1] ?? '').matchAll(/([^\s,]+) (\d+)–(\d+)/g)].map((m) => [m[1], Number(m[2]), Number(m[3])]);
 
@@ -95,7 +95,7 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
   });
   await inspectorTests(page, check, shots, 'dark', modelsDir);
   await check("the panel's page head ran its inline early script (allowed by the CSP's nonce) before the panel's script had arrived, and the model's graph came from its load, downloaded at most once", async () => {
-    const line = startTimelines(dev.profile.userData)[0];
+    const line = startTimelines(extensionLog(dev.profile.userData))[0];
     if (!line) throw new Error('no panel start timeline in the log');
     const early = /early script (\d+)/.exec(line);
     const script = timelineFiles(line).find(([f]) => f === 'dist/webview.js');
@@ -126,7 +126,7 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
     await page.keyboard.press('Escape');
   });
   await check('opened as `npm start` opens it (the samples folder, analyzeOnOpen in its settings), the sample shows an analysis', async () => {
-    const timelinesBefore = startTimelines(dev.profile.userData).length;
+    const timelinesBefore = startTimelines(extensionLog(dev.profile.userData)).length;
     await page.goto(workbenchUrl(dev.url, { folder: join(ROOT, 'samples'), extensionDevelopmentPath: ROOT, openFile: join(ROOT, 'samples/long_range.py') }));
     await waitForWorkbench(page);
     await statusTokens(page, 'twin-diff');
@@ -134,10 +134,11 @@ export async function uiTests({ dev, check: checkOnly, shots, workspace, modelsD
     // filled (the same build, so the same stamp), and downloaded neither.
     // (Polled: the panel's log lines reach the host's log file beside the analysis, not before it.)
     for (const end = Date.now() + 30_000; ; await page.waitForTimeout(250)) {
-      const lines = startTimelines(dev.profile.userData);
-      const line = lines.length > timelinesBefore ? lines.at(-1) ?? '' : '';
+      const log = extensionLog(dev.profile.userData);
+      const timelines = startTimelines(log);
+      const line = timelines.length > timelinesBefore ? timelines.at(-1) ?? '' : '';
       const fromCache = line.includes('graph from the cache') && line.includes('manifest from the cache') && !timelineFiles(line).some(([f]) => /model\.onnx|\.wasm\.gz/.test(f));
-      const binary = extensionLog(dev.profile.userData).some((l) => /its binary [\d.]+ MB read from the panel's cache/.test(l));
+      const binary = log.some((l) => /its binary [\d.]+ MB read from the panel's cache/.test(l));
       if (fromCache && binary) break;
       if (Date.now() > end) throw new Error(`the second window's panel should read the graph and ORT's binary from the cache (binary from the cache: ${binary}): ${line}`);
     }

@@ -10,9 +10,8 @@ import * as ort from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
 import { ORT_BINARIES, ORT_GLUE } from '../../src/core/ortFiles';
 import type { Backend } from '../../src/core/protocol';
-import type { FileSource } from '../fileCache';
+import { loadFile, type FileSource } from '../fileCache';
 import type { OrtModule } from './engine';
-import { glueUrl, loadOrtBinary } from './ortFilesLoad';
 import { mark } from '../startTimeline';
 
 export { ort, ortWasm };
@@ -22,7 +21,8 @@ export function ortFor(backend: Backend): typeof ort {
   return backend === 'webgpu' ? ort : (ortWasm as typeof ort);
 }
 
-let configured: { base: string; done: Promise<void> } | undefined;
+/** The folder ORT's files are loaded from (configureOrt). */
+let configuredBase: string | undefined;
 
 /**
  * Points ORT at its shipped files. Nothing is fetched to check them here: a missing glue or binary is named when
@@ -31,11 +31,8 @@ let configured: { base: string; done: Promise<void> } | undefined;
  * requests first cost a fresh window 0.3–0.7 s before the binary's download could start, measured.)
  * Returns true to the caller that configured this base first.
  */
-export async function configureOrt(baseUrl: string): Promise<boolean> {
-  if (configured?.base === baseUrl) {
-    await configured.done;
-    return false;
-  }
+export function configureOrt(baseUrl: string): boolean {
+  if (configuredBase === baseUrl) return false;
   for (const o of [ort, ortWasm]) {
     o.env.wasm.wasmPaths = baseUrl;
     // Webviews are not cross-origin isolated: no SharedArrayBuffer, so wasm runs single-threaded.
@@ -43,7 +40,7 @@ export async function configureOrt(baseUrl: string): Promise<boolean> {
     o.env.wasm.proxy = false;
     o.env.logLevel = 'warning';
   }
-  configured = { base: baseUrl, done: Promise.resolve() };
+  configuredBase = baseUrl;
   binaries.clear();
   glues.clear();
   return true;
@@ -68,9 +65,25 @@ export interface BinaryLoad {
  */
 const binaries = new Map<typeof ort, Promise<BinaryLoad>>();
 
-/** A build's binary: from the panel's file cache (inflated, as a window before this one kept it), else fetched and inflated. */
+const reinstall = 'Reinstall the extension or run "npm run build".';
+
+/** Inflates a gzipped binary; a server that already decoded it (no gzip magic) is taken as it is. */
+async function inflateIfGzipped(fetched: Uint8Array<ArrayBuffer>, file: string): Promise<Uint8Array<ArrayBuffer>> {
+  if (fetched[0] !== 0x1f || fetched[1] !== 0x8b) return fetched;
+  if (typeof DecompressionStream === 'undefined') throw new Error('this webview cannot inflate ONNX Runtime\'s binary (no DecompressionStream): VS Code 1.60 or later is needed');
+  try {
+    return new Uint8Array(await new Response(new Blob([fetched]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
+  } catch (e) {
+    throw new Error(`ONNX Runtime file ${file} is damaged (${e instanceof Error ? e.message : String(e)}). ${reinstall}`);
+  }
+}
+
+/**
+ * A build's binary: from the panel's file cache (inflated, as a window before this one kept it), else fetched and
+ * inflated (and kept inflated for the next window).
+ */
 export async function loadBinary(url: string, file: string): Promise<{ bytes: Uint8Array; load: BinaryLoad }> {
-  const f = await loadOrtBinary(url, file);
+  const f = await loadFile(url, (why) => new Error(`ONNX Runtime file ${file} could not be loaded from the extension (${why}). ${reinstall}`), (b) => inflateIfGzipped(b, file));
   mark(`${file} ${f.source === 'cache' ? 'read from the cache' : 'fetched'}`);
   return { bytes: f.bytes, load: { file, source: f.source, fetchedBytes: f.fetchedBytes, bytes: f.bytes.byteLength, fetchMs: f.readMs, inflateMs: f.transformMs } };
 }
@@ -82,13 +95,12 @@ export async function loadBinary(url: string, file: string): Promise<{ bytes: Ui
  */
 export async function ortReady(backend: Backend): Promise<OrtModule> {
   const o = ortFor(backend);
-  const conf = configured;
-  if (!conf) throw new Error('ONNX Runtime is not configured (configureOrt) before its first use');
-  await conf.done;
+  const base = configuredBase;
+  if (base === undefined) throw new Error('ONNX Runtime is not configured (configureOrt) before its first use');
   let p = binaries.get(o);
   if (!p) {
     const file = ORT_BINARIES[backend];
-    const mine: Promise<BinaryLoad> = loadBinary(conf.base + file, file).then(({ bytes, load }) => {
+    const mine: Promise<BinaryLoad> = loadBinary(base + file, file).then(({ bytes, load }) => {
       // A fetch from a base that configureOrt has since replaced is not handed to ORT.
       if (binaries.get(o) === mine) o.env.wasm.wasmBinary = bytes;
       return load;
@@ -99,7 +111,7 @@ export async function ortReady(backend: Backend): Promise<OrtModule> {
       if (binaries.get(o) === mine) binaries.delete(o);
     });
   }
-  await Promise.all([p, importGlue(o, conf.base, backend)]);
+  await Promise.all([p, importGlue(o, base, backend)]);
   return o;
 }
 
@@ -111,11 +123,20 @@ export async function ortReady(backend: Backend): Promise<OrtModule> {
  */
 const glues = new Map<typeof ort, Promise<unknown>>();
 
+/** The glue's URL as ORT 1.30 forms it (so that both imports are one module): resolved, or joined when `base` is relative. */
+function glueUrl(file: string, base: string): string {
+  try {
+    return new URL(file, base).href;
+  } catch {
+    return `${base}${file}`;
+  }
+}
+
 function importGlue(o: typeof ort, base: string, backend: Backend): Promise<unknown> {
   let p = glues.get(o);
   if (!p) {
     const file = ORT_GLUE[backend];
-    const mine = import(/* @vite-ignore */ glueUrl(base, backend)).then(
+    const mine = import(/* @vite-ignore */ glueUrl(file, base)).then(
       (m: unknown) => {
         mark(`${file} imported`);
         return m;
